@@ -1,0 +1,1 @@
+"""Storages of an Actor: key-value stores, datasets and request queues."""

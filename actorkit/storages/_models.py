@@ -1,0 +1,227 @@
+"""Value objects shared by the storage classes and every storage backend."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+
+@attrs.frozen(kw_only=True)
+class KeyValueStoreMetadata:
+    """What a key-value store says about itself."""
+
+    id: str
+    """The storage id (17 random alphanumerics locally)."""
+    name: str | None
+    """The global name, or ``None`` for the default and alias stores."""
+    created_at: datetime
+    """When the store was created (timezone-aware, UTC)."""
+    modified_at: datetime
+    """When a record was last written or deleted."""
+    accessed_at: datetime
+    """When the store was last opened or read, as far as the backend records it."""
+
+
+@attrs.frozen(kw_only=True)
+class DatasetMetadata:
+    """What a dataset says about itself."""
+
+    id: str
+    """The storage id."""
+    name: str | None
+    """The global name, or ``None`` for the default and alias datasets."""
+    created_at: datetime
+    """When the dataset was created (timezone-aware, UTC)."""
+    modified_at: datetime
+    """When items were last pushed."""
+    accessed_at: datetime
+    """When the dataset was last opened or read, as far as the backend records it."""
+    item_count: int
+    """How many items the dataset holds."""
+
+
+@attrs.frozen(kw_only=True)
+class RequestQueueMetadata:
+    """What a request queue says about itself."""
+
+    id: str
+    """The storage id."""
+    name: str | None
+    """The global name, or ``None`` for the default and alias queues."""
+    created_at: datetime
+    """When the queue was created (timezone-aware, UTC)."""
+    modified_at: datetime
+    """When a request was last added or changed."""
+    accessed_at: datetime
+    """When the queue was last opened or read, as far as the backend records it."""
+    had_multiple_clients: bool
+    """Whether more than one client (process) has used the queue."""
+    handled_request_count: int
+    """How many requests are handled."""
+    pending_request_count: int
+    """How many requests are not handled yet (in progress ones included)."""
+    total_request_count: int
+    """How many distinct requests the queue holds."""
+
+
+@attrs.frozen(kw_only=True)
+class KeyInfo:
+    """One key of a key-value store listing."""
+
+    key: str
+    """The record key."""
+    size: int
+    """The size of the stored value in bytes."""
+
+
+@attrs.frozen(kw_only=True)
+class KeyListPage:
+    """One page of keys from :meth:`KeyValueStore.list_keys`."""
+
+    items: tuple[KeyInfo, ...]
+    """The keys of this page, in ascending key order."""
+    count: int
+    """How many keys this page holds."""
+    limit: int
+    """The page size that was asked for."""
+    is_truncated: bool
+    """Whether more keys follow this page."""
+    exclusive_start_key: str | None
+    """The key this page started after, if any."""
+    next_exclusive_start_key: str | None
+    """The key to pass to get the next page, or ``None`` on the last page."""
+
+
+@attrs.frozen(kw_only=True)
+class DatasetPage:
+    """One page of dataset items from :meth:`Dataset.get_data`."""
+
+    items: list[dict[str, Any]]
+    """The items of this page."""
+    offset: int
+    """How many items were skipped before this page."""
+    limit: int | None
+    """The page size that was asked for (``None``: no limit)."""
+    count: int
+    """How many items this page holds."""
+    total: int
+    """How many items the dataset holds in all."""
+    desc: bool
+    """Whether the items are in reverse order (newest first)."""
+
+
+@attrs.frozen(kw_only=True)
+class ProcessedRequest:
+    """The outcome of adding (or updating) one request in a request queue."""
+
+    id: str
+    """The request id, derived from its unique key."""
+    unique_key: str
+    """The key that makes requests distinct."""
+    was_already_present: bool
+    """Whether a request with this unique key was already in the queue."""
+    was_already_handled: bool
+    """Whether that request was already handled."""
+
+
+def request_id_from_unique_key(unique_key: str) -> str:
+    """Return the platform's request id for a unique key.
+
+    It is the first 15 characters of base64(sha256(unique_key)) with ``+``, ``/`` and ``=``
+    removed, as the platform and the official clients compute it.
+
+    Args:
+        unique_key: The request's unique key.
+
+    Returns:
+        The 15-character request id.
+    """
+    digest = hashlib.sha256(unique_key.encode('utf-8')).digest()
+    encoded = base64.b64encode(digest).decode('ascii')
+    return encoded.replace('+', '').replace('/', '').replace('=', '')[:15]
+
+
+@attrs.define(kw_only=True, eq=True)
+class Request:
+    """A request (a URL to process) in a request queue.
+
+    Unlike most actorkit models it is mutable: handlers update ``user_data``, ``retry_count``
+    and ``loaded_url`` before reclaiming or marking it handled. Build one with
+    :meth:`Request.from_url`, or pass a URL string or a dict to ``add_request``.
+    """
+
+    url: str
+    """The URL to process."""
+    unique_key: str
+    """The key that makes requests distinct: by default the normalized URL."""
+    id: str
+    """The request id, derived from ``unique_key``."""
+    method: str = 'GET'
+    """The HTTP method."""
+    payload: str | None = None
+    """The HTTP body to send, if any."""
+    headers: dict[str, str] = attrs.field(factory=dict)
+    """The HTTP headers to send."""
+    user_data: dict[str, Any] = attrs.field(factory=dict)
+    """Free-form data for the handler of this request."""
+    retry_count: int = 0
+    """How many times processing the request has been retried."""
+    no_retry: bool = False
+    """Whether the request must not be retried after a failure."""
+    loaded_url: str | None = None
+    """The URL finally loaded, after redirects."""
+    handled_at: datetime | None = None
+    """When the request was marked handled, or ``None`` while it is not."""
+
+    @classmethod
+    def from_url(
+        cls,
+        url: str,
+        *,
+        unique_key: str | None = None,
+        method: str = 'GET',
+        payload: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        user_data: Mapping[str, Any] | None = None,
+        keep_url_fragment: bool = False,
+        use_extended_unique_key: bool = False,
+    ) -> Request:
+        """Build a request for a URL, computing its unique key and id.
+
+        Args:
+            url: The URL to process; must be an absolute http(s) URL.
+            unique_key: An explicit unique key; by default the normalized URL.
+            method: The HTTP method.
+            payload: The HTTP body.
+            headers: The HTTP headers.
+            user_data: Free-form data for the handler.
+            keep_url_fragment: Whether the ``#fragment`` makes URLs distinct.
+            use_extended_unique_key: Whether method and payload make requests distinct too.
+
+        Returns:
+            The new request.
+        """
+        from actorkit.storages._urls import compute_unique_key  # noqa: PLC0415 (keeps import light)
+
+        if unique_key is None:
+            unique_key = compute_unique_key(
+                url,
+                method=method,
+                payload=payload,
+                keep_url_fragment=keep_url_fragment,
+                use_extended_unique_key=use_extended_unique_key,
+            )
+        return cls(
+            url=url,
+            unique_key=unique_key,
+            id=request_id_from_unique_key(unique_key),
+            method=method.upper(),
+            payload=payload,
+            headers=dict(headers or {}),
+            user_data=dict(user_data or {}),
+        )
