@@ -1,0 +1,470 @@
+"""The Actor: one run's lifecycle (init, exit, fail), events and status."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import logging
+import os
+import sys
+import threading
+from collections.abc import Callable
+from datetime import timedelta
+from types import TracebackType
+from typing import Any, Literal, TypeVar
+
+from actorkit import _process
+from actorkit._config import Configuration
+from actorkit._errors import ActorStateError
+from actorkit._event_manager import EventManager, EventSource, LocalSystemInfoSource
+from actorkit._events import Event
+from actorkit._logging import configure_logging, logger
+from actorkit._threads import Deadline
+from actorkit._version import __version__
+
+_T = TypeVar('_T')
+_Callback = TypeVar('_Callback', bound=Callable[..., Any])
+
+EXIT_CODE_USER_FUNCTION_THREW = 91
+"""The exit code of a run whose main code raised an exception (as the official SDK uses)."""
+
+_State = Literal['idle', 'running', 'exiting']
+
+
+def in_ipython() -> bool:
+    """Whether the code runs under IPython or Jupyter (never ends the process there)."""
+    if 'IPython' not in sys.modules:
+        return False
+    try:
+        from IPython import get_ipython  # noqa: PLC0415
+    except ImportError:
+        return False
+    return get_ipython() is not None
+
+
+def _under_pytest() -> bool:
+    return 'pytest' in sys.modules or '_pytest' in sys.modules
+
+
+def _seconds(value: float | timedelta) -> float:
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def _exit_code_of(exc: SystemExit) -> int:
+    if exc.code is None:
+        return 0
+    if isinstance(exc.code, int):
+        return exc.code
+    return 1
+
+
+class Actor:
+    """An Actor run: the lifecycle, events, status and (later) storages of one program.
+
+    ``actorkit.actor`` is the default instance; build others with ``Actor(...)`` for tests and
+    advanced use. Every method is blocking and safe to call from any thread.
+
+    Re-initialization policy:
+
+    * ``init()`` after ``exit()`` starts a fresh run in the same process (reading the
+      configuration again), so a management command or a test can run the Actor twice.
+    * ``init()`` while a run is going raises :class:`ActorStateError` in a script; under
+      IPython/Jupyter it finishes the previous run first, so re-running a cell just works.
+    * Listeners registered with :meth:`on` belong to the run they were registered for (or the
+      next one, when registered before ``init()``); ``exit()`` removes them.
+
+    Args:
+        config: The configuration to use; by default it is read from the environment at each
+            ``init()`` (and on first access of :attr:`config`).
+        exit_process: Whether ``exit()`` ends the process with the exit code. By default it does
+            for a plain script exiting from its main thread, and never under IPython/Jupyter, in
+            another thread or under pytest. ``ACTORKIT_EXIT_PROCESS`` overrides the default; this
+            argument overrides both. Under IPython the process is never ended.
+        event_listeners_timeout: How long ``exit()`` waits for event listeners (seconds or a
+            timedelta); one deadline shared by every step of the exit sequence.
+        configure_logging: ``None`` (default) adds a console handler to the ``actorkit`` logger
+            at ``init()`` only if the root logger has none; ``True`` adds it anyway; ``False``
+            never touches logging.
+        interrupt_on_abort: Raise ``KeyboardInterrupt`` in the main thread when the platform
+            aborts the run gracefully (after PERSIST_STATE listeners are scheduled). Defaults to
+            ``ACTORKIT_INTERRUPT_ON_ABORT`` (off).
+    """
+
+    def __init__(
+        self,
+        config: Configuration | None = None,
+        *,
+        exit_process: bool | None = None,
+        event_listeners_timeout: float | timedelta = 5.0,
+        configure_logging: bool | None = None,
+        interrupt_on_abort: bool | None = None,
+    ) -> None:
+        self._explicit_config = config
+        self._config = config
+        self._exit_process = exit_process
+        self._event_listeners_timeout = _seconds(event_listeners_timeout)
+        self._configure_logging = configure_logging
+        self._interrupt_on_abort = interrupt_on_abort
+        self._lifecycle_lock = threading.RLock()
+        self._state: _State = 'idle'
+        self._run_pid: int | None = None
+        self._stopped = threading.Event()
+        self._stopped.set()
+        self._events = EventManager()
+        self._status_lock = threading.Lock()
+        self._status: tuple[str, bool] | None = None
+        self._exit_code: int | None = None
+        self._exiting_thread: threading.Thread | None = None
+
+    def __repr__(self) -> str:
+        return f'<actorkit.Actor {self._state} pid={self._run_pid}>'
+
+    # -- configuration -------------------------------------------------------------------------
+
+    @property
+    def config(self) -> Configuration:
+        """The configuration of the current (or next) run."""
+        with self._lifecycle_lock:
+            if self._config is None:
+                self._config = Configuration.from_env()
+            return self._config
+
+    @property
+    def log(self) -> logging.Logger:
+        """The ``actorkit`` logger."""
+        return logger
+
+    def get_env(self) -> dict[str, Any]:
+        """Return the typed configuration as a dict keyed by snake_case name.
+
+        Secret values are :class:`~actorkit.Secret` strings, which hide themselves in ``repr``.
+        """
+        return self.config.to_dict()
+
+    def is_at_home(self) -> bool:
+        """Whether the Actor runs on the Apify platform."""
+        return self.config.is_at_home
+
+    @property
+    def is_running(self) -> bool:
+        """Whether ``init()`` was called and the run has not exited yet."""
+        return self._state == 'running'
+
+    @property
+    def exit_code(self) -> int | None:
+        """The exit code the run will end with, if one was set; ``exit()`` uses it by default."""
+        return self._exit_code
+
+    @exit_code.setter
+    def exit_code(self, value: int | None) -> None:
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise TypeError(f'exit_code must be an int or None, not {type(value).__name__}')
+        self._exit_code = value
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def init(self) -> None:
+        """Start the run: read the configuration, set up logging, start the event threads.
+
+        Raises:
+            ActorStateError: The Actor is already running (outside IPython).
+            ConfigurationError: An environment variable is invalid; nothing was started.
+        """
+        with self._lifecycle_lock:
+            if self._state != 'idle' and self._run_pid == os.getpid():
+                if not in_ipython():
+                    raise ActorStateError(
+                        'actor.init() was called while the Actor is already running: call '
+                        'actor.exit() first, or use one `with actor:` block per run'
+                    )
+                logger.info('init() called again in a notebook: finishing the previous run')
+                self._finish(exit_code=0, status_message=None, exception=None, timeout=None)
+            config = self._explicit_config or Configuration.from_env()
+            self._config = config
+            if self._configure_logging is not False:
+                configure_logging(config.log_level, force=bool(self._configure_logging))
+            interrupt = (
+                config.interrupt_on_abort
+                if self._interrupt_on_abort is None
+                else self._interrupt_on_abort
+            )
+            self._exit_code = None
+            self._status = None
+            self._stopped.clear()
+            self._events.start(
+                persist_state_interval=config.persist_state_interval_millis / 1000,
+                sources=self._event_sources(config),
+                interrupt_on_abort=interrupt,
+            )
+            self._state = 'running'
+            self._run_pid = os.getpid()
+        _process.actor_started(self)
+        logger.info(
+            'Initializing Actor (actorkit %s, %s)',
+            __version__,
+            'on the Apify platform' if config.is_at_home else 'local run',
+        )
+
+    def _event_sources(self, config: Configuration) -> list[EventSource]:
+        if config.is_at_home:
+            return []
+        return [
+            LocalSystemInfoSource(
+                config.system_info_interval_millis / 1000, config.max_used_cpu_ratio
+            )
+        ]
+
+    def exit(
+        self,
+        status_message: str | None = None,
+        exit_code: int | None = None,
+        *,
+        event_listeners_timeout: float | timedelta | None = None,
+    ) -> None:
+        """End the run: final PERSIST_STATE and EXIT events, stop threads, maybe end the process.
+
+        Calling it again, or when the Actor is not running, does nothing.
+
+        Args:
+            status_message: The terminal status message of the run.
+            exit_code: The exit code; by default :attr:`exit_code` if set, else 0.
+            event_listeners_timeout: Overrides the Actor's listener timeout for this exit.
+        """
+        code = exit_code if exit_code is not None else (self._exit_code or 0)
+        finished = self._finish(
+            exit_code=code,
+            status_message=status_message,
+            exception=None,
+            timeout=event_listeners_timeout,
+        )
+        if finished:
+            self._end_process(code)
+
+    def fail(
+        self,
+        status_message: str | None = None,
+        exit_code: int = 1,
+        exception: BaseException | None = None,
+        *,
+        event_listeners_timeout: float | timedelta | None = None,
+    ) -> None:
+        """End the run as failed: like :meth:`exit` with a non-zero code, logging ``exception``.
+
+        Args:
+            status_message: The terminal status message (say why it failed and what to do).
+            exit_code: The exit code (1 by default).
+            exception: The exception that made the run fail; it is logged with its traceback.
+            event_listeners_timeout: Overrides the Actor's listener timeout for this exit.
+        """
+        finished = self._finish(
+            exit_code=exit_code,
+            status_message=status_message,
+            exception=exception,
+            timeout=event_listeners_timeout,
+        )
+        if finished:
+            self._end_process(exit_code)
+
+    def _finish(
+        self,
+        *,
+        exit_code: int,
+        status_message: str | None,
+        exception: BaseException | None,
+        timeout: float | timedelta | None,
+    ) -> bool:
+        """Run the exit sequence once; return whether this call ran it.
+
+        A second caller while the sequence runs waits for it to end (unless it is the thread
+        running it, or a listener that the sequence itself is waiting for).
+        """
+        me = threading.current_thread()
+        with self._lifecycle_lock:
+            if self._state == 'idle' or self._run_pid != os.getpid():
+                return False
+            wait_for_other = self._state == 'exiting'
+            if not wait_for_other:
+                self._state = 'exiting'
+                self._exiting_thread = me
+                self._exit_code = exit_code
+        if wait_for_other:
+            if me is not self._exiting_thread and not me.name.startswith('actorkit-'):
+                self._stopped.wait(self._event_listeners_timeout + 1.0)
+            return False
+        try:
+            if exception is not None:
+                logger.error('Actor failed with an exception', exc_info=exception)
+            logger.info('Exiting Actor (exit code %d)', exit_code)
+            if status_message is not None:
+                self.set_status_message(status_message, is_terminal=True)
+            deadline = Deadline(
+                self._event_listeners_timeout if timeout is None else _seconds(timeout)
+            )
+            self._events.shutdown(
+                exit_code=exit_code, status_message=status_message, deadline=deadline
+            )
+            self._events.dispatcher.clear()
+        finally:
+            with self._lifecycle_lock:
+                self._state = 'idle'
+                self._exiting_thread = None
+            _process.actor_stopped(self)
+            self._stopped.set()
+        return True
+
+    def _should_end_process(self) -> bool:
+        if in_ipython():
+            return False
+        if self._exit_process is not None:
+            return self._exit_process
+        configured = self._config.exit_process if self._config is not None else None
+        if configured is not None:
+            return configured
+        if _under_pytest():
+            return False
+        return threading.current_thread() is threading.main_thread()
+
+    def _end_process(self, exit_code: int) -> None:
+        if not self._should_end_process():
+            return
+        if threading.current_thread() is threading.main_thread():
+            sys.exit(exit_code)
+        # Asked explicitly to end the process from another thread: SystemExit would only end
+        # this thread, so flush what can be flushed and leave at once.
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(exit_code)
+
+    def __enter__(self) -> Actor:
+        self.init()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc is None:
+            self.exit()
+        elif isinstance(exc, SystemExit):
+            # SystemExit keeps its code and goes on ending the process.
+            self._finish(
+                exit_code=_exit_code_of(exc), status_message=None, exception=None, timeout=None
+            )
+        elif isinstance(exc, Exception):
+            code = self._exit_code or EXIT_CODE_USER_FUNCTION_THREW
+            self.fail(exit_code=code, exception=exc)
+        else:
+            # KeyboardInterrupt and other BaseExceptions: clean up, then let them propagate.
+            self._finish(exit_code=130, status_message=None, exception=None, timeout=None)
+
+    def main(self, function: Callable[..., _T]) -> Callable[..., _T]:
+        """Decorate a function to run as the Actor's main: init, call it, exit with its outcome.
+
+        An exception escaping the function is logged and gives exit code 91; ``SystemExit``
+        keeps its code. Async functions are run with ``asyncio.run``.
+        """
+
+        @functools.wraps(function)
+        def run(*args: Any, **kwargs: Any) -> _T:
+            with self:
+                if inspect.iscoroutinefunction(function):
+                    import asyncio  # noqa: PLC0415
+
+                    result: _T = asyncio.run(function(*args, **kwargs))
+                    return result
+                return function(*args, **kwargs)
+
+        return run
+
+    # -- process hooks ---------------------------------------------------------------------------
+
+    def _finish_at_interpreter_exit(self, uncaught: BaseException | None) -> None:
+        if uncaught is None:
+            self._finish(
+                exit_code=self._exit_code or 0, status_message=None, exception=None, timeout=None
+            )
+            return
+        code = (
+            130
+            if isinstance(uncaught, KeyboardInterrupt)
+            else (self._exit_code or EXIT_CODE_USER_FUNCTION_THREW)
+        )
+        logger.error('the Actor ended with an uncaught %s: %s', type(uncaught).__name__, uncaught)
+        self._finish(
+            exit_code=code,
+            status_message=f'Actor failed: {type(uncaught).__name__}: {uncaught}',
+            exception=None,
+            timeout=None,
+        )
+
+    def _finish_on_signal(self, signum: int) -> None:
+        self._finish(
+            exit_code=128 + signum,
+            status_message='Actor was terminated by a signal',
+            exception=None,
+            timeout=None,
+        )
+
+    def _forget_after_fork(self) -> None:
+        self._lifecycle_lock = threading.RLock()
+        self._status_lock = threading.Lock()
+        self._state = 'idle'
+        self._run_pid = None
+        self._stopped = threading.Event()
+        self._stopped.set()
+        self._events.abandon()
+
+    # -- events ----------------------------------------------------------------------------------
+
+    def on(self, event: Event | str, listener: _Callback) -> _Callback:
+        """Call ``listener`` on a worker thread each time ``event`` happens.
+
+        The listener takes no argument or one (the event's payload). It never runs on the
+        thread that reads events; a raising listener is logged and does not stop later events.
+        Registering before ``init()`` works.
+
+        Args:
+            event: The event, e.g. ``Event.PERSIST_STATE``.
+            listener: The function (or coroutine function) to call.
+
+        Returns:
+            ``listener`` itself, so ``on`` works as a decorator factory's target.
+        """
+        self._events.dispatcher.on(Event.parse(event), listener)
+        return listener
+
+    def off(self, event: Event | str, listener: Callable[..., Any] | None = None) -> None:
+        """Remove one listener of ``event``, or all of them when ``listener`` is ``None``."""
+        self._events.dispatcher.off(Event.parse(event), listener)
+
+    @property
+    def _event_manager(self) -> EventManager:
+        return self._events
+
+    # -- status ----------------------------------------------------------------------------------
+
+    def set_status_message(self, message: str, *, is_terminal: bool = False) -> None:
+        """Set the run's status message, telling users what the Actor is doing.
+
+        It is logged (and, on the platform, sent) only when it changes.
+
+        Args:
+            message: The message.
+            is_terminal: Whether this is the final message of the run.
+        """
+        if not isinstance(message, str):
+            raise TypeError(f'status message must be a str, not {type(message).__name__}')
+        with self._status_lock:
+            if self._status == (message, is_terminal):
+                return
+            self._status = (message, is_terminal)
+        logger.info('[Status message]: %s%s', message, ' (terminal)' if is_terminal else '')
+
+    @property
+    def status_message(self) -> str | None:
+        """The last status message set in this run."""
+        status = self._status
+        return status[0] if status else None

@@ -1,0 +1,237 @@
+"""Event listeners and the worker threads that run them.
+
+Listeners never run on the thread that produced the event (a timer, the websocket reader):
+each call is handed to a small pool of ``actorkit-callback-N`` daemon threads that grows on
+demand, so one slow listener delays nothing else. A raising listener is logged with its name.
+"""
+
+from __future__ import annotations
+
+import inspect
+import itertools
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from actorkit._events import Event, EventData
+from actorkit._threads import Deadline, join_all, start_thread
+
+_log = logging.getLogger('actorkit.events')
+
+Listener = Callable[..., Any]
+
+SLOW_LISTENER_SECONDS = 10.0
+"""A listener running longer than this is reported in the log when it finishes."""
+
+
+def listener_name(callback: Listener) -> str:
+    """A readable name for a callback, for log messages."""
+    module = getattr(callback, '__module__', None)
+    qualname = getattr(callback, '__qualname__', None) or type(callback).__qualname__
+    return f'{module}.{qualname}' if module else qualname
+
+
+def _takes_payload(callback: Listener) -> bool:
+    """Whether to call ``callback`` with the payload (one argument) or with none."""
+    try:
+        signature = inspect.signature(callback)
+    except (TypeError, ValueError):
+        return True
+    positional = [
+        parameter
+        for parameter in signature.parameters.values()
+        if parameter.kind in (parameter.POSITIONAL_ONLY, parameter.POSITIONAL_OR_KEYWORD)
+    ]
+    variadic = any(p.kind is p.VAR_POSITIONAL for p in signature.parameters.values())
+    required = [p for p in positional if p.default is p.empty]
+    if len(required) > 1:
+        raise TypeError(
+            f'event listener {listener_name(callback)} requires {len(required)} arguments; '
+            'a listener must take no argument or one (the event data)'
+        )
+    return bool(positional) or variadic
+
+
+class _Registration:
+    __slots__ = ('callback', 'is_async', 'name', 'takes_payload')
+
+    def __init__(self, callback: Listener) -> None:
+        if not callable(callback):
+            raise TypeError(f'event listener {callback!r} is not callable; pass a function')
+        self.callback = callback
+        self.takes_payload = _takes_payload(callback)
+        self.is_async = inspect.iscoroutinefunction(callback)
+        self.name = listener_name(callback)
+
+
+class _Call:
+    __slots__ = ('data', 'event', 'registration', 'started_at', 'thread')
+
+    def __init__(self, registration: _Registration, event: Event, data: EventData) -> None:
+        self.registration = registration
+        self.event = event
+        self.data = data
+        self.started_at = 0.0
+        self.thread: threading.Thread | None = None
+
+    def describe(self) -> str:
+        return f'{self.registration.name} (listener of {self.event.name})'
+
+    def run(self) -> None:
+        registration = self.registration
+        args = (self.data,) if registration.takes_payload else ()
+        self.thread = threading.current_thread()
+        self.started_at = time.monotonic()
+        try:
+            result = registration.callback(*args)
+            if registration.is_async:
+                import asyncio  # noqa: PLC0415 (only for async listeners)
+
+                asyncio.run(result)
+        except Exception:
+            _log.exception('event listener %s raised; later events still run', self.describe())
+        elapsed = time.monotonic() - self.started_at
+        if elapsed > SLOW_LISTENER_SECONDS:
+            _log.warning('event listener %s took %.1f s', self.describe(), elapsed)
+
+
+class CallbackPool:
+    """A growable pool of daemon worker threads that run listener calls."""
+
+    def __init__(self, max_workers: int = 32, idle_timeout: float = 30.0) -> None:
+        self._max_workers = max_workers
+        self._idle_timeout = idle_timeout
+        self._lock = threading.Lock()
+        self._work_ready = threading.Condition(self._lock)
+        self._became_idle = threading.Condition(self._lock)
+        self._queue: deque[_Call] = deque()
+        self._running: set[_Call] = set()
+        self._workers: set[threading.Thread] = set()
+        self._idle = 0
+        self._closed = False
+        self._numbers = itertools.count(1)
+
+    def submit(self, call: _Call) -> None:
+        with self._lock:
+            if self._closed:
+                _log.debug('dropped %s: the event pool is closed', call.describe())
+                return
+            self._queue.append(call)
+            if self._idle < len(self._queue) and len(self._workers) < self._max_workers:
+                self._workers.add(start_thread(f'callback-{next(self._numbers)}', self._work))
+            else:
+                self._work_ready.notify()
+
+    def _work(self) -> None:
+        me = threading.current_thread()
+        while True:
+            with self._lock:
+                while not self._queue and not self._closed:
+                    self._idle += 1
+                    woken = self._work_ready.wait(self._idle_timeout)
+                    self._idle -= 1
+                    if not woken and not self._queue:
+                        self._workers.discard(me)
+                        return
+                if not self._queue:
+                    self._workers.discard(me)
+                    return
+                call = self._queue.popleft()
+                self._running.add(call)
+            try:
+                call.run()
+            finally:
+                with self._lock:
+                    self._running.discard(call)
+                    self._became_idle.notify_all()
+
+    def wait_idle(self, deadline: Deadline) -> list[str]:
+        """Wait until no call is queued or running; return those still pending at the deadline.
+
+        A call running on the waiting thread itself (a listener that calls ``exit()``) is not
+        waited for.
+        """
+        me = threading.current_thread()
+
+        def pending() -> list[_Call]:
+            running = [call for call in self._running if call.thread is not me]
+            return [*running, *self._queue]
+
+        with self._lock:
+            while pending():
+                remaining = deadline.remaining()
+                if remaining <= 0:
+                    break
+                self._became_idle.wait(remaining)
+            return [call.describe() for call in pending()]
+
+    def close(self, deadline: Deadline) -> list[threading.Thread]:
+        """Stop taking calls, let workers finish, and join them until the deadline."""
+        with self._lock:
+            self._closed = True
+            dropped = list(self._queue)
+            self._queue.clear()
+            self._work_ready.notify_all()
+            workers = list(self._workers)
+        for call in dropped:
+            _log.warning('event listener %s was not run: the Actor is exiting', call.describe())
+        return join_all(workers, deadline)
+
+
+class Dispatcher:
+    """Holds the listeners of each event and hands every emitted event to the pool."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._listeners: dict[Event, list[_Registration]] = {event: [] for event in Event}
+        self._pool: CallbackPool | None = None
+
+    def on(self, event: Event, callback: Listener) -> None:
+        registration = _Registration(callback)
+        with self._lock:
+            self._listeners[event].append(registration)
+
+    def off(self, event: Event, callback: Listener | None) -> None:
+        with self._lock:
+            if callback is None:
+                self._listeners[event].clear()
+            else:
+                self._listeners[event] = [
+                    r for r in self._listeners[event] if r.callback != callback
+                ]
+
+    def clear(self) -> None:
+        """Remove every listener of every event."""
+        with self._lock:
+            for registrations in self._listeners.values():
+                registrations.clear()
+
+    def open(self) -> None:
+        """Start accepting events (a fresh pool for every run)."""
+        with self._lock:
+            self._pool = CallbackPool()
+
+    def emit(self, event: Event, data: EventData) -> int:
+        """Schedule every listener of ``event``; return how many were scheduled."""
+        with self._lock:
+            registrations = list(self._listeners[event])
+            pool = self._pool
+        if pool is None:
+            _log.debug('event %s dropped: the Actor is not running', event.name)
+            return 0
+        for registration in registrations:
+            pool.submit(_Call(registration, event, data))
+        return len(registrations)
+
+    def wait_idle(self, deadline: Deadline) -> list[str]:
+        with self._lock:
+            pool = self._pool
+        return [] if pool is None else pool.wait_idle(deadline)
+
+    def close(self, deadline: Deadline) -> list[threading.Thread]:
+        with self._lock:
+            pool, self._pool = self._pool, None
+        return [] if pool is None else pool.close(deadline)

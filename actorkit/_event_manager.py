@@ -1,0 +1,210 @@
+"""The event machinery of one Actor run: sources feed one manager, which feeds the listeners.
+
+A source (the local SYSTEM_INFO sampler now, the platform websocket reader later) calls
+:meth:`EventManager.deliver` from its own thread. The manager applies the rules that do not
+depend on where an event came from: the periodic PERSIST_STATE timer, PERSIST_STATE with
+``is_migrating=True`` exactly once on MIGRATING, PERSIST_STATE on ABORTING, and the final
+PERSIST_STATE and EXIT at shutdown.
+"""
+
+from __future__ import annotations
+
+import _thread
+import logging
+import threading
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Protocol
+
+from actorkit._dispatch import Dispatcher
+from actorkit._events import (
+    PAYLOAD_TYPES,
+    Event,
+    EventData,
+    ExitData,
+    PersistStateData,
+)
+from actorkit._system_info import SystemInfoSampler
+from actorkit._threads import Deadline, Ticker, join_all
+
+_log = logging.getLogger('actorkit.events')
+
+Deliver = Callable[[Event, EventData], object]
+
+
+class EventSource(Protocol):
+    """Something that produces events on a thread of its own."""
+
+    def start(self, deliver: Deliver) -> None:
+        """Start producing events, handing each to ``deliver``."""
+        ...
+
+    def signal_stop(self) -> None:
+        """Ask the source to stop, without waiting."""
+        ...
+
+    def threads(self) -> list[threading.Thread]:
+        """The threads to join after :meth:`signal_stop`."""
+        ...
+
+
+class LocalSystemInfoSource:
+    """Emits SYSTEM_INFO every interval, sampled from psutil (off the platform only)."""
+
+    def __init__(self, interval: float, max_used_cpu_ratio: float) -> None:
+        self._interval = interval
+        self._sampler = SystemInfoSampler(max_used_cpu_ratio)
+        self._ticker: Ticker | None = None
+
+    def start(self, deliver: Deliver) -> None:
+        def tick() -> None:
+            deliver(Event.SYSTEM_INFO, self._sampler.sample())
+
+        # The first CPU reading is taken shortly after start, on this thread, so that a run
+        # that ends at once never pays for importing psutil.
+        self._ticker = Ticker(
+            'system-info',
+            self._interval,
+            tick,
+            first_delay=min(0.1, self._interval),
+            on_start=self._sampler.prime,
+        )
+        self._ticker.start()
+
+    def signal_stop(self) -> None:
+        if self._ticker is not None:
+            self._ticker.signal_stop()
+
+    def threads(self) -> list[threading.Thread]:
+        thread = self._ticker.thread if self._ticker else None
+        return [thread] if thread is not None else []
+
+
+class EventManager:
+    """Routes events from sources to listeners, for one Actor."""
+
+    def __init__(self) -> None:
+        self._dispatcher = Dispatcher()
+        self._lock = threading.Lock()
+        self._sources: list[EventSource] = []
+        self._persist_ticker: Ticker | None = None
+        self._migrated = False
+        self._interrupt_on_abort = False
+        self._running = False
+
+    @property
+    def dispatcher(self) -> Dispatcher:
+        """The listener registry."""
+        return self._dispatcher
+
+    def start(
+        self,
+        *,
+        persist_state_interval: float,
+        sources: list[EventSource],
+        interrupt_on_abort: bool,
+    ) -> None:
+        """Start the periodic PERSIST_STATE timer and the sources."""
+        with self._lock:
+            self._migrated = False
+            self._interrupt_on_abort = interrupt_on_abort
+            self._dispatcher.open()
+            self._running = True
+            self._persist_ticker = Ticker(
+                'persist-state',
+                persist_state_interval,
+                self._periodic_persist,
+            )
+            self._persist_ticker.start()
+            self._sources = list(sources)
+        for source in self._sources:
+            source.start(self.deliver)
+
+    def _periodic_persist(self) -> None:
+        self.deliver(Event.PERSIST_STATE, PersistStateData(is_migrating=False))
+
+    def deliver(self, event: Event, data: EventData) -> int:
+        """Take one event from a source; return how many listener calls it scheduled."""
+        expected = PAYLOAD_TYPES[event]
+        if not isinstance(data, expected):
+            raise TypeError(f'{event.name} carries {expected.__name__}, not {type(data).__name__}')
+        if event is Event.PERSIST_STATE and isinstance(data, PersistStateData):
+            if data.is_migrating:
+                # The platform may send its own persistState(isMigrating) besides `migrating`;
+                # listeners see it exactly once either way.
+                return self._persist_for_migration()
+            return self._dispatcher.emit(event, data)
+        scheduled = self._dispatcher.emit(event, data)
+        if event is Event.MIGRATING:
+            scheduled += self._persist_for_migration()
+        elif event is Event.ABORTING:
+            scheduled += self._dispatcher.emit(
+                Event.PERSIST_STATE, PersistStateData(is_migrating=False)
+            )
+            if self._interrupt_on_abort:
+                _log.warning('the run is being aborted: interrupting the main thread')
+                _thread.interrupt_main()
+        return scheduled
+
+    def _persist_for_migration(self) -> int:
+        with self._lock:
+            if self._migrated:
+                return 0
+            self._migrated = True
+            ticker = self._persist_ticker
+        if ticker is not None:
+            ticker.signal_stop()
+        _log.info('the run is migrating: persisting state, periodic PERSIST_STATE stopped')
+        return self._dispatcher.emit(Event.PERSIST_STATE, PersistStateData(is_migrating=True))
+
+    def wait_idle(self, deadline: Deadline) -> list[str]:
+        """Wait until every scheduled listener call has finished or the deadline passes."""
+        return self._dispatcher.wait_idle(deadline)
+
+    def shutdown(self, *, exit_code: int, status_message: str | None, deadline: Deadline) -> None:
+        """Stop the sources, emit the final PERSIST_STATE and EXIT, wait, and join threads."""
+        with self._lock:
+            if not self._running:
+                return
+            self._running = False
+            ticker, self._persist_ticker = self._persist_ticker, None
+            sources, self._sources = self._sources, []
+        threads: list[threading.Thread] = []
+        if ticker is not None:
+            ticker.signal_stop()
+            threads.extend([ticker.thread] if ticker.thread else [])
+        for source in sources:
+            source.signal_stop()
+            threads.extend(source.threads())
+        join_all(threads, deadline)
+
+        self._dispatcher.emit(Event.PERSIST_STATE, PersistStateData(is_migrating=False))
+        self._dispatcher.wait_idle(deadline)
+        self._dispatcher.emit(
+            Event.EXIT,
+            ExitData(
+                exit_code=exit_code,
+                status_message=status_message,
+                timeout=timedelta(seconds=deadline.remaining()),
+            ),
+        )
+        for name in self._dispatcher.wait_idle(deadline):
+            _log.warning('event listener %s did not finish before the Actor exited', name)
+        self._dispatcher.close(deadline)
+
+    def abandon(self) -> None:
+        """Forget the run without stopping anything (its threads do not exist: after fork)."""
+        with self._lock:
+            self._running = False
+            self._persist_ticker = None
+            self._sources = []
+            self._dispatcher = _fresh_dispatcher_like(self._dispatcher)
+
+
+def _fresh_dispatcher_like(old: Dispatcher) -> Dispatcher:
+    """A new dispatcher with the same listeners (locks of the old one may be held forever)."""
+    new = Dispatcher()
+    for event in Event:
+        for registration in old._listeners[event]:
+            new.on(event, registration.callback)
+    return new

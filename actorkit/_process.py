@@ -1,0 +1,155 @@
+"""Process-wide hooks: atexit, the excepthook, SIGTERM and fork.
+
+They are installed once per process, the first time an Actor starts, and act on every Actor
+still running in that process. Each hook chains what was there before it.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from types import FrameType, TracebackType
+from typing import Any, Protocol
+
+_log = logging.getLogger('actorkit.lifecycle')
+
+
+class RunningActor(Protocol):
+    """What the hooks need of an Actor."""
+
+    def _finish_at_interpreter_exit(self, uncaught: BaseException | None) -> None: ...
+
+    def _finish_on_signal(self, signum: int) -> None: ...
+
+    def _forget_after_fork(self) -> None: ...
+
+
+_lock = threading.Lock()
+_running: list[RunningActor] = []
+_installed_pid: int | None = None
+_uncaught: list[BaseException] = []
+_previous_sigterm: Any = None
+_our_sigterm_installed = False
+
+
+def actor_started(actor: RunningActor) -> None:
+    """Record a started Actor and install the hooks if this process has none yet."""
+    global _installed_pid
+    with _lock:
+        if actor not in _running:
+            _running.append(actor)
+        if _installed_pid != os.getpid():
+            _installed_pid = os.getpid()
+            atexit.register(_at_exit)
+            _chain_excepthook()
+            if hasattr(os, 'register_at_fork') and not _fork_hook_registered:
+                _register_fork_hook()
+    _install_sigterm_handler()
+
+
+def actor_stopped(actor: RunningActor) -> None:
+    """Forget a stopped Actor; restore the previous SIGTERM handler when none is left."""
+    with _lock:
+        if actor in _running:
+            _running.remove(actor)
+        last = not _running
+    if last:
+        _restore_sigterm_handler()
+
+
+def running_actors() -> list[RunningActor]:
+    """The Actors started in this process and not yet stopped."""
+    with _lock:
+        return list(_running)
+
+
+def _chain_excepthook() -> None:
+    previous = sys.excepthook
+
+    def excepthook(
+        exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None
+    ) -> None:
+        _uncaught.append(exc)
+        previous(exc_type, exc, tb)
+
+    sys.excepthook = excepthook
+
+
+def _at_exit() -> None:
+    if _installed_pid != os.getpid():
+        return
+    uncaught = _uncaught[-1] if _uncaught else None
+    for actor in running_actors():
+        try:
+            actor._finish_at_interpreter_exit(uncaught)
+        except Exception:
+            _log.exception('the exit sequence at interpreter exit failed')
+
+
+_fork_hook_registered = False
+
+
+def _register_fork_hook() -> None:
+    global _fork_hook_registered
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+    _fork_hook_registered = True
+
+
+def _after_fork_in_child() -> None:
+    # Threads do not survive fork and the locks they held may never be released: drop
+    # everything without taking locks, so the child neither runs nor waits on the parent's run.
+    global _lock, _installed_pid
+    actors = list(_running)
+    _running.clear()
+    _lock = threading.Lock()
+    _installed_pid = None
+    for actor in actors:
+        actor._forget_after_fork()
+    if _our_sigterm_installed and threading.current_thread() is threading.main_thread():
+        _restore_sigterm_handler()
+
+
+def _install_sigterm_handler() -> None:
+    global _previous_sigterm, _our_sigterm_installed
+    if threading.current_thread() is not threading.main_thread() or _our_sigterm_installed:
+        return
+    previous = signal.getsignal(signal.SIGTERM)
+    if previous is signal.SIG_IGN:
+        return
+    _previous_sigterm = previous
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    _our_sigterm_installed = True
+
+
+def _restore_sigterm_handler() -> None:
+    global _our_sigterm_installed
+    if not _our_sigterm_installed:
+        return
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGTERM) is _on_sigterm:
+        signal.signal(
+            signal.SIGTERM, _previous_sigterm if _previous_sigterm is not None else signal.SIG_DFL
+        )
+    _our_sigterm_installed = False
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    actors = running_actors()
+    if actors:
+        _log.warning('SIGTERM received: running the exit sequence')
+    for actor in actors:
+        try:
+            actor._finish_on_signal(signum)
+        except Exception:
+            _log.exception('the exit sequence on SIGTERM failed')
+    previous = _previous_sigterm
+    if callable(previous):
+        handler: Callable[[int, FrameType | None], Any] = previous
+        handler(signum, frame)
+    raise SystemExit(128 + signum)
