@@ -56,15 +56,16 @@ def _takes_payload(callback: Listener) -> bool:
 
 
 class _Registration:
-    __slots__ = ('callback', 'is_async', 'name', 'takes_payload')
+    __slots__ = ('callback', 'internal', 'is_async', 'name', 'takes_payload')
 
-    def __init__(self, callback: Listener) -> None:
+    def __init__(self, callback: Listener, *, internal: bool = False) -> None:
         if not callable(callback):
             raise TypeError(f'event listener {callback!r} is not callable; pass a function')
         self.callback = callback
         self.takes_payload = _takes_payload(callback)
         self.is_async = inspect.iscoroutinefunction(callback)
         self.name = listener_name(callback)
+        self.internal = internal
 
 
 class _Call:
@@ -189,15 +190,16 @@ class Dispatcher:
         self._listeners: dict[Event, list[_Registration]] = {event: [] for event in Event}
         self._pool: CallbackPool | None = None
 
-    def on(self, event: Event, callback: Listener) -> None:
-        registration = _Registration(callback)
+    def on(self, event: Event, callback: Listener, *, internal: bool = False) -> None:
+        """Add a listener; an internal one (actorkit's own) survives ``off(event)``."""
+        registration = _Registration(callback, internal=internal)
         with self._lock:
             self._listeners[event].append(registration)
 
     def off(self, event: Event, callback: Listener | None) -> None:
         with self._lock:
             if callback is None:
-                self._listeners[event].clear()
+                self._listeners[event] = [r for r in self._listeners[event] if r.internal]
             else:
                 self._listeners[event] = [
                     r for r in self._listeners[event] if r.callback != callback

@@ -206,5 +206,5 @@ def _fresh_dispatcher_like(old: Dispatcher) -> Dispatcher:
     new = Dispatcher()
     for event in Event:
         for registration in old._listeners[event]:
-            new.on(event, registration.callback)
+            new.on(event, registration.callback, internal=registration.internal)
     return new

@@ -1,0 +1,186 @@
+"""The storages of one Actor run: the backend, opened storages, input and ``use_state``."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from actorkit._config import Configuration
+from actorkit._errors import ActorStateError, InvalidStorageArgumentError
+from actorkit._state import DEFAULT_STATE_KEY, State, StateSaver, initial_state
+
+if TYPE_CHECKING:
+    from actorkit.storages._backend import StorageBackend
+    from actorkit.storages._dataset import Dataset
+    from actorkit.storages._key_value_store import KeyValueStore
+    from actorkit.storages._request_queue import RequestQueue
+
+_log = logging.getLogger('actorkit.storage')
+_T = TypeVar('_T')
+
+
+def _check_open_args(id: str | None, name: str | None, alias: str | None) -> None:  # noqa: A002
+    given = [label for label, value in (('id', id), ('name', name), ('alias', alias)) if value]
+    if len(given) > 1:
+        raise InvalidStorageArgumentError(
+            f'open a storage by one of id, name or alias, not by {" and ".join(given)}'
+        )
+    for label, value in (('id', id), ('name', name), ('alias', alias)):
+        if value is not None and not isinstance(value, str):
+            raise InvalidStorageArgumentError(
+                f'storage {label} must be a str, not {type(value).__name__}'
+            )
+
+
+class StorageManager:
+    """Opens storages for one run; the same storage opened twice is the same object."""
+
+    def __init__(self, config: Configuration) -> None:
+        self._config = config
+        self._lock = threading.RLock()
+        self._backend: StorageBackend | None = None
+        self._opened: dict[int, Any] = {}
+        self._savers: dict[tuple[str | None, str], StateSaver] = {}
+        self._closed = False
+
+    @property
+    def root(self) -> Path:
+        """The local storage folder."""
+        return Path(self._config.local_storage_dir)
+
+    def backend(self) -> StorageBackend:
+        with self._lock:
+            if self._closed:
+                raise ActorStateError('the Actor has exited: call actor.init() to use storages')
+            if self._backend is None:
+                if self._config.is_at_home:
+                    raise ActorStateError(
+                        'platform storages are not available in this version of actorkit; '
+                        'unset APIFY_IS_AT_HOME to use local storages'
+                    )
+                from actorkit.storages._local import LocalStorageBackend  # noqa: PLC0415
+
+                default_ids = {
+                    kind: value
+                    for kind, value in (
+                        ('key_value_stores', self._config.default_key_value_store_id),
+                        ('datasets', self._config.default_dataset_id),
+                        ('request_queues', self._config.default_request_queue_id),
+                    )
+                    if value
+                }
+                self._backend = LocalStorageBackend(
+                    self.root,
+                    purge_on_start=self._config.purge_on_start,
+                    input_key=self._config.input_key,
+                    default_ids=default_ids,
+                )
+            return self._backend
+
+    def _wrap(self, client: Any, build: Callable[[Any], _T]) -> _T:
+        with self._lock:
+            opened = self._opened.get(id(client))
+            if opened is None or opened[0] is not client:
+                opened = (client, build(client))
+                self._opened[id(client)] = opened
+            result: _T = opened[1]
+            return result
+
+    def open_key_value_store(
+        self,
+        id: str | None = None,  # noqa: A002
+        name: str | None = None,
+        alias: str | None = None,
+    ) -> KeyValueStore:
+        from actorkit.storages._key_value_store import KeyValueStore  # noqa: PLC0415
+
+        _check_open_args(id, name, alias)
+        client = self.backend().open_key_value_store(id=id, name=name, alias=alias)
+        return self._wrap(client, KeyValueStore)
+
+    def open_dataset(
+        self,
+        id: str | None = None,  # noqa: A002
+        name: str | None = None,
+        alias: str | None = None,
+    ) -> Dataset:
+        from actorkit.storages._dataset import Dataset  # noqa: PLC0415
+
+        _check_open_args(id, name, alias)
+        client = self.backend().open_dataset(id=id, name=name, alias=alias)
+        return self._wrap(
+            client,
+            lambda c: Dataset(c, open_default_key_value_store=self.open_key_value_store),
+        )
+
+    def open_request_queue(
+        self,
+        id: str | None = None,  # noqa: A002
+        name: str | None = None,
+        alias: str | None = None,
+    ) -> RequestQueue:
+        from actorkit.storages._request_queue import RequestQueue  # noqa: PLC0415
+
+        _check_open_args(id, name, alias)
+        client = self.backend().open_request_queue(id=id, name=name, alias=alias)
+        return self._wrap(client, RequestQueue)
+
+    def get_input(self) -> Any:
+        from actorkit.storages._input import load_input  # noqa: PLC0415
+
+        store = self.open_key_value_store()
+        cwd = Path(os.getcwd())
+        return load_input(
+            store.client,
+            input_key=self._config.input_key,
+            store_location=str(self.root / 'key_value_stores' / 'default'),
+            fallback_dir=None if self._config.is_at_home else cwd,
+            actor_dir=None if self._config.is_at_home else cwd,
+            validate=not self._config.is_at_home,
+        )
+
+    def use_state(
+        self,
+        default_value: Mapping[str, Any] | None,
+        key: str | None,
+        kvs_name: str | None,
+    ) -> State:
+        state_key = key or DEFAULT_STATE_KEY
+        with self._lock:
+            saver = self._savers.get((kvs_name, state_key))
+            if saver is not None:
+                return saver.state
+            store = self.open_key_value_store(name=kvs_name)
+            stored = store.get_value(state_key)
+            state = initial_state(stored, default_value, state_key)
+            saver = StateSaver(state, state_key, lambda: store)
+            if stored is not None:
+                saver.mark_loaded()
+            self._savers[(kvs_name, state_key)] = saver
+            return state
+
+    def persist_states(self) -> None:
+        """Save every ``use_state`` value (on PERSIST_STATE)."""
+        with self._lock:
+            savers = list(self._savers.values())
+        for saver in savers:
+            try:
+                saver.save()
+            except Exception:
+                _log.exception(
+                    'saving state %r failed; it is retried at the next PERSIST_STATE', saver.key
+                )
+
+    def close(self) -> None:
+        """Release the backend; the storages of this run cannot be used after."""
+        with self._lock:
+            self._closed = True
+            backend, self._backend = self._backend, None
+            self._opened.clear()
+            self._savers.clear()
+        if backend is not None:
+            backend.close()
