@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import _thread
 import logging
+import signal
 import threading
 from collections.abc import Callable
 from datetime import timedelta
@@ -30,6 +31,20 @@ from actorkit._threads import Deadline, Ticker, join_all
 _log = logging.getLogger('actorkit.events')
 
 Deliver = Callable[[Event, EventData], object]
+
+
+def _interrupt_main_thread() -> None:
+    """Raise KeyboardInterrupt in the main thread, waking it from a blocking wait.
+
+    ``_thread.interrupt_main`` only flags a pending signal, which a main thread blocked in
+    ``Event.wait``, ``sleep`` or a socket read would not see until the wait ends; a real SIGINT
+    sent to that thread interrupts the system call.
+    """
+    main = threading.main_thread()
+    if callable(signal.getsignal(signal.SIGINT)) and main.ident is not None:
+        signal.pthread_kill(main.ident, signal.SIGINT)
+    else:
+        _thread.interrupt_main()
 
 
 class EventSource(Protocol):
@@ -143,7 +158,7 @@ class EventManager:
             )
             if self._interrupt_on_abort:
                 _log.warning('the run is being aborted: interrupting the main thread')
-                _thread.interrupt_main()
+                _interrupt_main_thread()
         return scheduled
 
     def _persist_for_migration(self) -> int:

@@ -83,7 +83,10 @@ def _chain_excepthook() -> None:
 def _at_exit() -> None:
     if _installed_pid != os.getpid():
         return
+    # sys.last_exc/last_value are set by the interpreter before it calls the excepthook, so
+    # they also catch an uncaught exception when the application replaced our hook.
     uncaught = _uncaught[-1] if _uncaught else None
+    uncaught = uncaught or getattr(sys, 'last_exc', None) or getattr(sys, 'last_value', None)
     for actor in running_actors():
         try:
             actor._finish_at_interpreter_exit(uncaught)
