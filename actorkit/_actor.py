@@ -474,7 +474,7 @@ class Actor:
 
     def open_key_value_store(
         self,
-        id: str | None = None,  # noqa: A002 (the official SDK's name)
+        id: str | None = None,
         name: str | None = None,
         alias: str | None = None,
     ) -> KeyValueStore:
@@ -492,7 +492,7 @@ class Actor:
 
     def open_dataset(
         self,
-        id: str | None = None,  # noqa: A002
+        id: str | None = None,
         name: str | None = None,
         alias: str | None = None,
     ) -> Dataset:
@@ -510,7 +510,7 @@ class Actor:
 
     def open_request_queue(
         self,
-        id: str | None = None,  # noqa: A002
+        id: str | None = None,
         name: str | None = None,
         alias: str | None = None,
     ) -> RequestQueue:

@@ -61,7 +61,7 @@ class State(dict):  # type: ignore[type-arg]
         with self.lock:
             super().clear()
 
-    def __ior__(self, other: Any) -> State:  # type: ignore[override,misc]
+    def __ior__(self, other: Any) -> State:  # type: ignore[misc]
         with self.lock:
             super().update(other)
         return self

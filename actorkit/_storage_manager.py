@@ -23,7 +23,7 @@ _log = logging.getLogger('actorkit.storage')
 _T = TypeVar('_T')
 
 
-def _check_open_args(id: str | None, name: str | None, alias: str | None) -> None:  # noqa: A002
+def _check_open_args(id: str | None, name: str | None, alias: str | None) -> None:
     given = [label for label, value in (('id', id), ('name', name), ('alias', alias)) if value]
     if len(given) > 1:
         raise InvalidStorageArgumentError(
@@ -92,7 +92,7 @@ class StorageManager:
 
     def open_key_value_store(
         self,
-        id: str | None = None,  # noqa: A002
+        id: str | None = None,
         name: str | None = None,
         alias: str | None = None,
     ) -> KeyValueStore:
@@ -104,7 +104,7 @@ class StorageManager:
 
     def open_dataset(
         self,
-        id: str | None = None,  # noqa: A002
+        id: str | None = None,
         name: str | None = None,
         alias: str | None = None,
     ) -> Dataset:
@@ -119,7 +119,7 @@ class StorageManager:
 
     def open_request_queue(
         self,
-        id: str | None = None,  # noqa: A002
+        id: str | None = None,
         name: str | None = None,
         alias: str | None = None,
     ) -> RequestQueue:

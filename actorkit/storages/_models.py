@@ -215,6 +215,7 @@ class Request:
                 payload=payload,
                 keep_url_fragment=keep_url_fragment,
                 use_extended_unique_key=use_extended_unique_key,
+                headers=headers,
             )
         return cls(
             url=url,

@@ -1,0 +1,306 @@
+"""The public dataset: an append-only list of JSON objects (the Actor's results)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from actorkit._errors import InvalidStorageArgumentError
+from actorkit.storages._backend import DatasetClient
+from actorkit.storages._models import DatasetMetadata, DatasetPage
+from actorkit.storages._serialization import EXPORT_CONTENT_TYPES, check_key, export_items
+
+if TYPE_CHECKING:
+    from actorkit.storages._key_value_store import KeyValueStore
+
+_PAGE = 1000
+"""Items per page when iterating through a backend that only pages."""
+
+
+def _check_count(value: object, label: str, *, optional: bool) -> None:
+    if value is None and optional:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        expected = 'a non-negative int or None' if optional else 'a non-negative int'
+        raise InvalidStorageArgumentError(f'{label} must be {expected}, got {value!r}')
+
+
+def _field_list(value: object, label: str) -> list[str] | None:
+    if value is None:
+        return None
+    if isinstance(value, str):  # the platform's comma-separated form
+        return [part.strip() for part in value.split(',') if part.strip()]
+    if not isinstance(value, Iterable) or isinstance(value, (bytes, Mapping)):
+        raise InvalidStorageArgumentError(
+            f'{label} must be a list of field names (or a comma-separated str), got '
+            f'{type(value).__name__}'
+        )
+    names = list(value)
+    for name in names:
+        if not isinstance(name, str):
+            raise InvalidStorageArgumentError(
+                f'{label} must hold field names (str), but holds {name!r}'
+            )
+    return names
+
+
+def _without_hidden(item: dict[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in item.items() if not name.startswith('#')}
+
+
+def _as_items(item_or_items: object) -> list[Any]:
+    if isinstance(item_or_items, Mapping):
+        return [item_or_items]
+    if isinstance(item_or_items, (str, bytes, bytearray)) or not isinstance(
+        item_or_items, Iterable
+    ):
+        raise InvalidStorageArgumentError(
+            f'push_data takes a dict or a list of dicts, not {type(item_or_items).__name__}'
+        )
+    return list(item_or_items)
+
+
+class Dataset:
+    """A dataset: an append-only list of items (JSON objects), such as an Actor's results.
+
+    Open one with ``actor.open_dataset()``. Every method blocks until done and is safe to call
+    from any thread (and, locally, from several processes at once); the same dataset opened
+    twice is the same object. A push is acknowledged only once its items are stored: locally
+    no crash can lose or duplicate an acknowledged item.
+    """
+
+    def __init__(
+        self,
+        client: DatasetClient,
+        *,
+        open_default_key_value_store: Callable[[], KeyValueStore] | None = None,
+    ) -> None:
+        """Wrap a backend client; use ``actor.open_dataset()`` instead.
+
+        Args:
+            client: The backend's client of this dataset.
+            open_default_key_value_store: Opens the default key-value store, where
+                :meth:`export_to` writes when given no store.
+        """
+        self._client = client
+        self._open_default_store = open_default_key_value_store
+        self._name: Any = None
+        self._name_known = False
+
+    @property
+    def client(self) -> DatasetClient:
+        """The backend client under this dataset (for actorkit's own modules)."""
+        return self._client
+
+    @property
+    def id(self) -> str:
+        """The dataset's id."""
+        return self._client.id
+
+    @property
+    def name(self) -> str | None:
+        """The dataset's global name, or ``None`` for the default and alias datasets."""
+        if not self._name_known:
+            self._name = self._client.get_metadata().name
+            self._name_known = True
+        result: str | None = self._name
+        return result
+
+    @property
+    def item_count(self) -> int:
+        """How many items the dataset holds now (read from its metadata on every access)."""
+        return self._client.get_metadata().item_count
+
+    def __repr__(self) -> str:
+        return f'<Dataset id={self.id!r} name={self.name!r}>'
+
+    def push_data(self, item_or_items: Mapping[str, Any] | Iterable[Mapping[str, Any]]) -> None:
+        """Append one item or several items, as one batch.
+
+        Every item is checked before any is written: when one is refused, nothing of the call
+        is stored.
+
+        Args:
+            item_or_items: A dict, or a list, tuple or other iterable of dicts. Values must be
+                JSON: dict, list, tuple, str, int, float (not NaN or infinity), bool or None.
+
+        Raises:
+            InvalidStorageArgumentError: An item is not a dict or cannot be stored as JSON (the
+                message names its index and the offending type).
+            StorageLimitError: An item is larger than the platform accepts (9,437,184 bytes of
+                JSON); the message names its index and size.
+        """
+        items = _as_items(item_or_items)
+        for index, item in enumerate(items):
+            if type(item) is not dict:
+                if not isinstance(item, Mapping):
+                    raise InvalidStorageArgumentError(
+                        f'dataset item {index} is a {type(item).__name__}, not a dict: every '
+                        f'item must be a JSON object (a dict); nothing of this push was written'
+                    )
+                items[index] = dict(item)
+        if items:
+            self._client.push_items(items)
+
+    def get_data(
+        self,
+        *,
+        offset: int = 0,
+        limit: int | None = None,
+        desc: bool = False,
+        fields: Sequence[str] | None = None,
+        omit: Sequence[str] | None = None,
+        clean: bool = False,
+        skip_empty: bool = False,
+        skip_hidden: bool = False,
+    ) -> DatasetPage:
+        """Return a page of items.
+
+        ``offset`` and ``limit`` count stored items; the filters apply to that slice, so a page
+        may hold fewer than ``limit`` items when ``skip_empty`` or ``clean`` drops some (as on
+        the platform).
+
+        Args:
+            offset: How many items to skip.
+            limit: The most items to return (``None``: all).
+            desc: Newest items first.
+            fields: Keep only these fields, in this order (a list, or a comma-separated str).
+            omit: Drop these fields.
+            clean: Drop hidden fields (names starting with ``#``) and skip empty items.
+            skip_empty: Skip items that are empty (after the field filters).
+            skip_hidden: Drop hidden fields (names starting with ``#``).
+
+        Returns:
+            The page, with ``total`` the number of stored items.
+
+        Raises:
+            InvalidStorageArgumentError: ``offset`` or ``limit`` is negative or not an int, or
+                ``fields``/``omit`` is not a list of names.
+        """
+        _check_count(offset, 'offset', optional=False)
+        _check_count(limit, 'limit', optional=True)
+        page = self._client.get_items(
+            offset=offset,
+            limit=limit,
+            desc=bool(desc),
+            fields=_field_list(fields, 'fields'),
+            omit=_field_list(omit, 'omit'),
+            clean=bool(clean),
+            skip_empty=bool(skip_empty),
+        )
+        if skip_hidden and not clean:
+            items = [_without_hidden(item) for item in page.items]
+            if skip_empty:
+                items = [item for item in items if item]
+            page = attrs.evolve(page, items=items, count=len(items))
+        return page
+
+    def iterate_items(
+        self,
+        *,
+        offset: int = 0,
+        limit: int | None = None,
+        desc: bool = False,
+        fields: Sequence[str] | None = None,
+        omit: Sequence[str] | None = None,
+        clean: bool = False,
+        skip_empty: bool = False,
+        skip_hidden: bool = False,
+    ) -> Iterator[dict[str, Any]]:
+        """Yield items one by one, with the same arguments as :meth:`get_data`.
+
+        Args:
+            offset: How many items to skip.
+            limit: The most items to go through (``None``: all).
+            desc: Newest items first.
+            fields: Keep only these fields, in this order.
+            omit: Drop these fields.
+            clean: Drop hidden fields and skip empty items.
+            skip_empty: Skip empty items.
+            skip_hidden: Drop hidden fields.
+
+        Yields:
+            The items.
+
+        Raises:
+            InvalidStorageArgumentError: Bad arguments, as for :meth:`get_data` (raised when
+                iteration starts).
+        """
+        _check_count(offset, 'offset', optional=False)
+        _check_count(limit, 'limit', optional=True)
+        options: dict[str, Any] = {
+            'desc': bool(desc),
+            'fields': _field_list(fields, 'fields'),
+            'omit': _field_list(omit, 'omit'),
+            'clean': bool(clean),
+            'skip_empty': bool(skip_empty),
+        }
+        if skip_hidden and not clean:
+            for item in self.iterate_items(offset=offset, limit=limit, **options):
+                item = _without_hidden(item)  # noqa: PLW2901
+                if item or not skip_empty:
+                    yield item
+            return
+        iterate = getattr(self._client, 'iterate_items', None)
+        if iterate is not None:  # the local client reads lazily from one folder listing
+            yield from iterate(offset=offset, limit=limit, **options)
+            return
+        remaining = limit
+        while remaining is None or remaining > 0:
+            size = _PAGE if remaining is None else min(_PAGE, remaining)
+            page = self._client.get_items(offset=offset, limit=size, **options)
+            yield from page.items
+            offset += size
+            if remaining is not None:
+                remaining -= size
+            if offset >= page.total:
+                return
+
+    def export_to(
+        self,
+        key: str,
+        content_type: str = 'json',
+        to_key_value_store: KeyValueStore | None = None,
+    ) -> None:
+        """Write every item into one record of a key-value store.
+
+        Args:
+            key: The record key.
+            content_type: ``json`` (an array, indented by 2), ``csv`` (a header of every field
+                in first-seen order; nested values as JSON) or ``jsonl`` (one compact object per
+                line, stored as ``application/x-ndjson``).
+            to_key_value_store: The store to write to; by default the default key-value store.
+
+        Raises:
+            InvalidStorageArgumentError: Unknown ``content_type`` or bad key.
+        """
+        check_key(key)
+        if content_type not in EXPORT_CONTENT_TYPES:
+            raise InvalidStorageArgumentError(
+                f'unknown export content_type {content_type!r}: use one of '
+                f'{", ".join(EXPORT_CONTENT_TYPES)}'
+            )
+        store = to_key_value_store
+        if store is None:
+            if self._open_default_store is None:
+                raise InvalidStorageArgumentError(
+                    'this dataset has no default key-value store to export to: pass '
+                    'to_key_value_store'
+                )
+            store = self._open_default_store()
+        body, stored_type = export_items(list(self.iterate_items()), content_type)
+        store.set_value(key, body, stored_type)
+
+    def get_metadata(self) -> DatasetMetadata:
+        """Return the dataset's metadata (id, name, timestamps, item count).
+
+        Returns:
+            The metadata.
+        """
+        return self._client.get_metadata()
+
+    def drop(self) -> None:
+        """Delete the dataset and all its items; this object is unusable afterwards."""
+        self._client.drop()

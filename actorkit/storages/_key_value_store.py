@@ -1,0 +1,224 @@
+"""The public key-value store: values with a content type, under string keys."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from actorkit._errors import InvalidStorageArgumentError
+from actorkit.storages._backend import KeyValueStoreClient
+from actorkit.storages._models import KeyInfo, KeyListPage, KeyValueStoreMetadata
+from actorkit.storages._serialization import (
+    check_key,
+    check_read_key,
+    deserialize_value,
+    serialize_value,
+)
+
+_UNSET: Any = object()
+_MAX_PAGE = 1000
+"""The largest page of keys the platform returns."""
+
+
+class KeyValueStore:
+    """A key-value store: records (a value and its content type) under string keys.
+
+    Open one with ``actor.open_key_value_store()``. Every method blocks until done and is safe
+    to call from any thread; the same store opened twice is the same object.
+
+    Values round-trip by type: ``dict``, ``list``, ``int``, ``float`` and ``bool`` are stored as
+    JSON (``application/json; charset=utf-8``, indented by 2) and come back as themselves;
+    ``str`` is stored as ``text/plain; charset=utf-8``; ``bytes`` (also ``bytearray`` and
+    ``memoryview``) as ``application/octet-stream``. Unlike the official SDK, which reads numbers
+    and booleans back as strings and stores ``None`` as a record, actorkit keeps their type and
+    treats ``set_value(key, None)`` as a delete.
+
+    Keys written follow the platform rule: 1 to 256 characters from ``a-z A-Z 0-9 !-_.'()``.
+    Reading, checking and deleting accept any key of 1 to 256 characters, so that records the
+    official SDK stored locally under other keys stay reachable.
+    """
+
+    def __init__(self, client: KeyValueStoreClient) -> None:
+        """Wrap a backend client; use ``actor.open_key_value_store()`` instead.
+
+        Args:
+            client: The backend's client of this store.
+        """
+        self._client = client
+        self._name: str | None = _UNSET
+
+    @property
+    def client(self) -> KeyValueStoreClient:
+        """The backend client under this store (for actorkit's own modules)."""
+        return self._client
+
+    @property
+    def id(self) -> str:
+        """The store's id."""
+        return self._client.id
+
+    @property
+    def name(self) -> str | None:
+        """The store's global name, or ``None`` for the default and alias stores."""
+        if self._name is _UNSET:
+            self._name = self._client.get_metadata().name
+        return self._name
+
+    def __repr__(self) -> str:
+        return f'<KeyValueStore id={self.id!r} name={self.name!r}>'
+
+    def get_value(self, key: str, default_value: Any = None) -> Any:
+        """Return the value stored under ``key``, or ``default_value`` if there is none.
+
+        The value is read by its content type: JSON types (``application/json``, ``*+json``) are
+        parsed, ``text/*`` is decoded to ``str``, anything else is ``bytes``.
+
+        Args:
+            key: The record key.
+            default_value: What to return when the record does not exist.
+
+        Returns:
+            The stored value, or ``default_value``.
+
+        Raises:
+            TypeError: ``key`` is not a str.
+            InvalidStorageArgumentError: ``key`` is empty or longer than 256 characters.
+            StorageError: The record is not what its content type says (e.g. invalid JSON), or
+                more than one file holds the key locally.
+        """
+        record = self._client.get_record(check_read_key(key))
+        if record is None:
+            return default_value
+        body, content_type = record
+        return deserialize_value(body, content_type, what=f'record {key!r} of {self._where()}')
+
+    def set_value(self, key: str, value: Any, content_type: str | None = None) -> None:
+        """Store ``value`` under ``key``; a value of ``None`` deletes the record.
+
+        Nothing is written when the key or the value is refused.
+
+        Args:
+            key: The record key.
+            value: A dict, list, str, int, float, bool, bytes-like value, or ``None``.
+            content_type: The record's content type. By default it follows the value's type
+                (see the class docstring). With a JSON type the value is serialized as JSON
+                (bytes must already be valid JSON); with any other type the value must be
+                ``str`` (encoded with the type's charset, UTF-8 by default) or bytes.
+
+        Raises:
+            TypeError: ``key`` or ``content_type`` is not a str.
+            InvalidStorageArgumentError: The key breaks the platform's rule, or the value
+                cannot be stored as its content type (a set, NaN, a dict as ``image/png``...).
+        """
+        check_key(key)
+        if value is None:
+            self._client.delete_record(key)
+            return
+        body, stored_type = serialize_value(key, value, content_type)
+        self._client.set_record(key, body, stored_type)
+
+    def delete_value(self, key: str) -> None:
+        """Delete the record under ``key``; deleting a missing record is not an error.
+
+        Args:
+            key: The record key.
+
+        Raises:
+            TypeError: ``key`` is not a str.
+            InvalidStorageArgumentError: ``key`` is empty or longer than 256 characters.
+        """
+        self._client.delete_record(check_read_key(key))
+
+    def record_exists(self, key: str) -> bool:
+        """Return whether a record exists under ``key``.
+
+        Args:
+            key: The record key.
+
+        Returns:
+            ``True`` if the record exists.
+
+        Raises:
+            TypeError: ``key`` is not a str.
+            InvalidStorageArgumentError: ``key`` is empty or longer than 256 characters.
+        """
+        return self._client.record_exists(check_read_key(key))
+
+    def list_keys(
+        self,
+        exclusive_start_key: str | None = None,
+        limit: int = 1000,
+        prefix: str | None = None,
+    ) -> KeyListPage:
+        """Return one page of keys, in ascending order.
+
+        Args:
+            exclusive_start_key: List the keys after this one (the previous page's
+                ``next_exclusive_start_key``).
+            limit: The page size, 1 to 1000.
+            prefix: Only list keys that start with this.
+
+        Returns:
+            The page; ``is_truncated`` tells whether more keys follow.
+
+        Raises:
+            InvalidStorageArgumentError: ``limit`` is out of range.
+        """
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= _MAX_PAGE:
+            raise InvalidStorageArgumentError(
+                f'list_keys limit must be an int from 1 to {_MAX_PAGE}, got {limit!r}'
+            )
+        for label, text in (('exclusive_start_key', exclusive_start_key), ('prefix', prefix)):
+            if text is not None and not isinstance(text, str):
+                raise TypeError(f'{label} must be a str or None, not {type(text).__name__}')
+        return self._client.list_keys(
+            exclusive_start_key=exclusive_start_key, limit=limit, prefix=prefix
+        )
+
+    def iterate_keys(self, prefix: str | None = None) -> Iterator[KeyInfo]:
+        """Yield every key (with its size), in ascending order, page by page.
+
+        Args:
+            prefix: Only yield keys that start with this.
+
+        Yields:
+            One :class:`KeyInfo` per record.
+        """
+        start: str | None = None
+        while True:
+            page = self.list_keys(exclusive_start_key=start, limit=_MAX_PAGE, prefix=prefix)
+            yield from page.items
+            if not page.is_truncated or page.next_exclusive_start_key is None:
+                return
+            start = page.next_exclusive_start_key
+
+    def get_public_url(self, key: str) -> str:
+        """Return a URL of the record under ``key`` (a ``file://`` URL locally).
+
+        Args:
+            key: The record key.
+
+        Returns:
+            The URL.
+
+        Raises:
+            TypeError: ``key`` is not a str.
+            InvalidStorageArgumentError: ``key`` is empty or longer than 256 characters.
+        """
+        return self._client.get_public_url(check_read_key(key))
+
+    def get_metadata(self) -> KeyValueStoreMetadata:
+        """Return the store's metadata (id, name, timestamps).
+
+        Returns:
+            The metadata.
+        """
+        return self._client.get_metadata()
+
+    def drop(self) -> None:
+        """Delete the store and every record in it; this object is unusable afterwards."""
+        self._client.drop()
+
+    def _where(self) -> str:
+        directory = getattr(self._client, 'directory', None)
+        return str(directory) if directory is not None else f'key-value store {self.id}'

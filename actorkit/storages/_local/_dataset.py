@@ -1,0 +1,391 @@
+"""The local dataset: one JSON file per item, numbered, plus the metadata with the item count.
+
+Layout (``datasets/<dir>/``), as the official SDK writes it: ``000000001.json``,
+``000000002.json``, ... (9 digits, 1-based, ``indent=2``, non-ASCII kept), in the numeric order
+of their names, and ``__metadata__.json`` whose ``item_count`` equals the number of items.
+
+Crash safety, the point of this module:
+
+- An item file is created with :func:`create_new_file`: written completely under no name, then
+  linked to its name, which fails if the name exists. So a push never overwrites an item,
+  whatever the metadata says (stale after a crash, or missing because the CLI wrote the items),
+  and a ``kill -9`` at any moment leaves whole items only: no torn file, no temp file.
+- When a name is taken, the folder is listed and numbering goes on after the highest item.
+- The metadata (``item_count``, ``modified_at``) is rewritten atomically after every push, before
+  the push returns, so it is exact after every acknowledged push. A crash between the items and
+  the metadata leaves the count low; the next client that opens the dataset (or pushes to it)
+  notices, counts the files and fixes the metadata.
+
+Concurrency: pushes hold the storage's lock (threads and processes). Between pushes the client
+keeps the count and the next number in memory; under the lock it compares the metadata file's
+identity (inode, size, mtime) with what it last wrote: unchanged means nobody else pushed;
+changed means it reads the count again and checks it cheaply (item ``count`` exists, item
+``count + 1`` does not), listing the folder only when that fails. Even a wrong guess cannot
+overwrite an item: the exclusive create catches it.
+
+Reads take no lock: they list the folder and read the files; an item file is complete from the
+moment it has its name. Reading never writes (no ``accessed_at`` rewrite).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shutil
+from collections.abc import Callable, Iterator, Sequence
+from json.encoder import encode_basestring
+from pathlib import Path
+from typing import Any
+
+from actorkit._errors import StorageError
+from actorkit.storages._local._fs import (
+    METADATA_FILE,
+    StorageLock,
+    create_new_file,
+    format_datetime,
+    now,
+    parse_datetime,
+    read_file,
+    read_storage_metadata,
+    remove_stale_temp_files,
+    write_temp_file,
+)
+from actorkit.storages._models import DatasetMetadata, DatasetPage
+from actorkit.storages._serialization import filter_items, serialize_items
+
+_ITEM_NAME = re.compile(r'[0-9]+\.json')
+"""What an item file's name fully matches (anything else in the folder is not an item)."""
+
+
+def item_file_name(number: int) -> str:
+    """Return the file name of item ``number`` (1-based), as the official SDK names it."""
+    return f'{number:09d}.json'
+
+
+def _null_or_string(value: str | None) -> str:
+    return 'null' if value is None else encode_basestring(value)
+
+
+class LocalDatasetClient:
+    """Row access to one dataset folder (see the module docstring for the layout)."""
+
+    def __init__(
+        self,
+        *,
+        directory: Path,
+        lock: StorageLock,
+        metadata: DatasetMetadata,
+        on_drop: Callable[[], None] | None = None,
+    ) -> None:
+        """Wrap an existing dataset folder; call :meth:`reconcile` before using it.
+
+        Args:
+            directory: The dataset folder; it and its ``__metadata__.json`` exist.
+            lock: The cross-process lock of this dataset.
+            metadata: The dataset's metadata as read from its folder.
+            on_drop: Called after :meth:`drop` removed the folder.
+        """
+        self._directory = Path(directory)
+        self._dir = str(directory)
+        self._prefix = os.path.join(self._dir, '')
+        self._meta_path = self._prefix + METADATA_FILE
+        self._lock = lock
+        self._id = metadata.id
+        self._name = metadata.name
+        self._created_at = metadata.created_at
+        self._modified_at = metadata.modified_at
+        self._accessed_at = metadata.accessed_at
+        self._count = metadata.item_count
+        self._next = metadata.item_count + 1
+        self._on_drop = on_drop
+        self._dropped = False
+        self._meta_signature: tuple[int, int, int] | None = None
+        # The constant start of the metadata file; only the times and the count change.
+        self._meta_head = (
+            f'{{\n  "id": {encode_basestring(self._id)},\n  "name": {_null_or_string(self._name)}'
+            ',\n  "accessed_at": '
+        )
+        self._meta_created = (
+            f',\n  "created_at": {encode_basestring(format_datetime(self._created_at))}'
+            ',\n  "modified_at": '
+        )
+
+    # ------------------------------------------------------------------ properties
+
+    @property
+    def id(self) -> str:
+        """The dataset's id."""
+        return self._id
+
+    @property
+    def directory(self) -> Path:
+        """The dataset's folder."""
+        return self._directory
+
+    def __repr__(self) -> str:
+        return f'<LocalDatasetClient id={self._id!r} directory={self._dir!r}>'
+
+    # ------------------------------------------------------------------ metadata
+
+    def get_metadata(self) -> DatasetMetadata:
+        """Return the dataset's metadata as its file says (another process may have pushed)."""
+        self._check_usable()
+        data = read_storage_metadata(Path(self._meta_path)) or {}
+        count = data.get('item_count')
+        return DatasetMetadata(
+            id=self._id,
+            name=self._name,
+            created_at=parse_datetime(data.get('created_at')) or self._created_at,
+            modified_at=parse_datetime(data.get('modified_at')) or self._modified_at,
+            accessed_at=parse_datetime(data.get('accessed_at')) or self._accessed_at,
+            item_count=count if isinstance(count, int) and count >= 0 else self._count,
+        )
+
+    def _metadata_bytes(self) -> bytes:
+        # Exactly dump_json({id, name, accessed_at, created_at, modified_at, item_count}),
+        # without the cost of the pure-Python indenting encoder on every push.
+        stamp = encode_basestring(format_datetime(self._modified_at))
+        return (
+            f'{self._meta_head}{encode_basestring(format_datetime(self._accessed_at))}'
+            f'{self._meta_created}{stamp},\n  "item_count": {self._count}\n}}'
+        ).encode()
+
+    def _write_metadata_locked(self) -> None:
+        temp = write_temp_file(self._meta_path, self._metadata_bytes())
+        try:
+            stat = os.stat(temp)
+            os.replace(temp, self._meta_path)
+        except BaseException:
+            os.unlink(temp)
+            raise
+        self._meta_signature = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+
+    # ------------------------------------------------------------------ count keeping
+
+    def _item_names(self) -> list[str]:
+        """List the item files, in item order."""
+        try:
+            with os.scandir(self._dir) as scan:
+                names = [entry.name for entry in scan if _ITEM_NAME.fullmatch(entry.name)]
+        except FileNotFoundError:
+            return []
+        names.sort(key=lambda name: int(name[:-5]))
+        return names
+
+    def _rescan_locked(self) -> None:
+        names = self._item_names()
+        self._count = len(names)
+        self._next = int(names[-1][:-5]) + 1 if names else 1
+
+    def _exists(self, number: int) -> bool:
+        return os.path.exists(self._prefix + item_file_name(number))
+
+    def _adopt_count_locked(self, count: object) -> bool:
+        """Take ``count`` from the metadata if the files agree cheaply; say whether they did."""
+        if not isinstance(count, int) or count < 0:
+            return False
+        if (count and not self._exists(count)) or self._exists(count + 1):
+            return False
+        self._count = count
+        self._next = count + 1
+        return True
+
+    def _refresh_locked(self) -> None:
+        """Make the in-memory count right again if another process may have pushed."""
+        try:
+            stat = os.stat(self._meta_path)
+        except FileNotFoundError:
+            stat = None
+        if stat is not None:
+            signature = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+            if signature == self._meta_signature:
+                return
+        data = read_storage_metadata(Path(self._meta_path)) if stat is not None else None
+        if data is None:  # the folder was dropped or its metadata deleted: bring them back
+            os.makedirs(self._dir, exist_ok=True)
+            self._rescan_locked()
+            self._write_metadata_locked()
+            return
+        if not self._adopt_count_locked(data.get('item_count')):
+            self._rescan_locked()
+        self._meta_signature = (stat.st_ino, stat.st_size, stat.st_mtime_ns) if stat else None
+
+    def reconcile(self) -> None:
+        """Check the metadata against the item files and fix a stale count (at open).
+
+        Also deletes the temp files of crashed processes (metadata writes in flight).
+        """
+        with self._lock:
+            remove_stale_temp_files(self._dir)
+            data = read_storage_metadata(Path(self._meta_path)) or {}
+            recorded = data.get('item_count')
+            if not self._adopt_count_locked(recorded):
+                self._rescan_locked()
+            if recorded != self._count or 'item_count' not in data:
+                self._write_metadata_locked()
+            else:
+                stat = os.stat(self._meta_path)
+                self._meta_signature = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+
+    # ------------------------------------------------------------------ writes
+
+    def push_items(self, items: Sequence[dict[str, Any]]) -> None:
+        """Append items as one batch, after checking all of them.
+
+        Raises:
+            InvalidStorageArgumentError: An item is not a dict or not JSON (nothing written).
+            StorageLimitError: An item is over the platform's size limit (nothing written).
+        """
+        bodies = serialize_items(items)
+        if not bodies:
+            return
+        prefix = self._prefix
+        with self._lock:
+            self._check_usable()
+            self._refresh_locked()
+            written = 0
+            try:
+                for body in bodies:
+                    while not create_new_file(f'{prefix}{self._next:09d}.json', body):
+                        self._rescan_locked()  # the name is taken: go on after the last item
+                    self._next += 1
+                    self._count += 1
+                    written += 1
+            finally:
+                if written:
+                    self._modified_at = self._accessed_at = now()
+                    self._write_metadata_locked()
+
+    def purge(self) -> None:
+        """Delete every item and set the count to 0."""
+        with self._lock:
+            self._check_usable()
+            with os.scandir(self._dir) as scan:
+                names = [entry.name for entry in scan if not entry.is_dir()]
+            for name in names:
+                if name != METADATA_FILE:
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(self._prefix + name)
+            self._count = 0
+            self._next = 1
+            self._modified_at = self._accessed_at = now()
+            self._write_metadata_locked()
+
+    def drop(self) -> None:
+        """Delete the dataset's folder; the client is unusable afterwards."""
+        with self._lock:
+            shutil.rmtree(self._dir, ignore_errors=True)
+            self._dropped = True
+        if self._on_drop is not None:
+            self._on_drop()
+
+    def close(self) -> None:
+        """Nothing is buffered: every push is written before it returns."""
+
+    def _check_usable(self) -> None:
+        if self._dropped:
+            raise StorageError(
+                f'the dataset {self._id} ({self._dir}) was dropped; open it again to create a '
+                f'new one'
+            )
+
+    # ------------------------------------------------------------------ reads
+
+    def _read_item(self, name: str) -> dict[str, Any] | None:
+        try:
+            body = read_file(self._prefix + name)
+        except FileNotFoundError:  # deleted since the listing (a purge)
+            return None
+        try:
+            item = json.loads(body)
+        except ValueError as exc:
+            raise StorageError(
+                f'item file {name} in {self._dir} is not valid JSON ({exc}): fix the file or '
+                f'delete it'
+            ) from exc
+        if not isinstance(item, dict):
+            raise StorageError(
+                f'item file {name} in {self._dir} holds a JSON {type(item).__name__}, not an '
+                f'object: fix the file or delete it'
+            )
+        return item
+
+    def _select(self, offset: int, limit: int | None, desc: bool) -> tuple[list[str], int]:
+        names = self._item_names()
+        total = len(names)
+        if desc:
+            names.reverse()
+        end = None if limit is None else offset + limit
+        return names[offset:end], total
+
+    def _read_all(self, names: list[str]) -> Iterator[dict[str, Any]]:
+        for name in names:
+            item = self._read_item(name)
+            if item is not None:
+                yield item
+
+    def get_items(
+        self,
+        *,
+        offset: int,
+        limit: int | None,
+        desc: bool,
+        fields: Sequence[str] | None,
+        omit: Sequence[str] | None,
+        clean: bool,
+        skip_empty: bool,
+    ) -> DatasetPage:
+        """Return a page of items: ``offset`` and ``limit`` count items before filtering.
+
+        ``total`` is the number of item files, as the official SDK reports it.
+        """
+        self._check_usable()
+        names, total = self._select(offset, limit, desc)
+        items = list(
+            filter_items(
+                self._read_all(names), fields=fields, omit=omit, clean=clean, skip_empty=skip_empty
+            )
+        )
+        return DatasetPage(
+            items=items, offset=offset, limit=limit, count=len(items), total=total, desc=desc
+        )
+
+    def iterate_items(
+        self,
+        *,
+        offset: int,
+        limit: int | None,
+        desc: bool,
+        fields: Sequence[str] | None,
+        omit: Sequence[str] | None,
+        clean: bool,
+        skip_empty: bool,
+    ) -> Iterator[dict[str, Any]]:
+        """Yield items lazily from one listing of the folder (cheaper than paging).
+
+        Not part of the backend contract: :class:`~actorkit.storages.Dataset` uses it when a
+        client has it, and pages through :meth:`get_items` otherwise.
+        """
+        self._check_usable()
+        names, _ = self._select(offset, limit, desc)
+        yield from filter_items(
+            self._read_all(names), fields=fields, omit=omit, clean=clean, skip_empty=skip_empty
+        )
+
+
+def metadata_from_file(data: dict[str, Any], *, name: str | None) -> DatasetMetadata:
+    """Build the metadata of a dataset from its parsed ``__metadata__.json``."""
+    created = parse_datetime(data.get('created_at')) or now()
+    modified = parse_datetime(data.get('modified_at')) or created
+    accessed = parse_datetime(data.get('accessed_at')) or modified
+    count = data.get('item_count')
+    return DatasetMetadata(
+        id=str(data['id']),
+        name=name,
+        created_at=created,
+        modified_at=modified,
+        accessed_at=accessed,
+        item_count=count if isinstance(count, int) and count >= 0 else 0,
+    )

@@ -1,0 +1,548 @@
+"""Values to stored bytes and back, shared by every storage backend.
+
+- Record keys: checked against the platform's rule.
+- Key-value records: a Python value becomes ``(body, content_type)`` and back.
+- Dataset items: checked and serialized as the official SDK writes them (``indent=2``,
+  non-ASCII kept), with the platform's size limit.
+- Dataset reads: the ``fields``/``omit``/``clean``/``skip_empty`` filters.
+- Dataset exports: JSON, CSV and JSON Lines bodies.
+
+JSON is written by :func:`pretty_json`, which gives exactly the bytes of
+``json.dumps(value, indent=2, ensure_ascii=False)`` several times faster: the standard library
+only has a C encoder for compact output.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import re
+from collections.abc import Collection, Iterable, Sequence
+from json.encoder import encode_basestring
+from typing import Any
+
+from actorkit._errors import InvalidStorageArgumentError, StorageError, StorageLimitError
+
+KEY_PATTERN = re.compile(r"[a-zA-Z0-9!\-_.'()]{1,256}")
+"""What a record key must fully match on the platform."""
+
+MAX_ITEM_BYTES = 9_437_184
+"""The largest dataset item (serialized) the platform accepts: its request body limit."""
+
+JSON_CONTENT_TYPE = 'application/json; charset=utf-8'
+TEXT_CONTENT_TYPE = 'text/plain; charset=utf-8'
+BINARY_CONTENT_TYPE = 'application/octet-stream'
+NONE_CONTENT_TYPE = 'application/x-none'
+"""How the official SDK stores a ``None`` value (read as ``None``; actorkit deletes instead)."""
+
+CSV_CONTENT_TYPE = 'text/csv; charset=utf-8'
+JSONL_CONTENT_TYPE = 'application/x-ndjson; charset=utf-8'
+"""JSON Lines exports. Not ``application/jsonl``: the official SDK parses every type that
+contains ``application/json`` as one JSON document and would fail on it."""
+
+EXPORT_CONTENT_TYPES = {
+    'json': JSON_CONTENT_TYPE,
+    'csv': CSV_CONTENT_TYPE,
+    'jsonl': JSONL_CONTENT_TYPE,
+}
+"""The export formats of :meth:`Dataset.export_to` and the content type of each."""
+
+_KEY_RULE = "1 to 256 characters from a-z, A-Z, 0-9 and !-_.'()"
+
+
+# ----------------------------------------------------------------------------- keys
+
+
+def check_key(key: object) -> str:
+    """Return ``key`` if it is a valid record key (for writes).
+
+    Raises:
+        TypeError: ``key`` is not a str.
+        InvalidStorageArgumentError: ``key`` breaks the platform's rule.
+    """
+    if not isinstance(key, str):
+        raise TypeError(f'a record key must be a str, not {type(key).__name__} ({key!r})')
+    if KEY_PATTERN.fullmatch(key) is None:
+        raise InvalidStorageArgumentError(
+            f'invalid record key {key!r}: a key is {_KEY_RULE} (the platform rule); '
+            f'rename the key, e.g. replace other characters with "-"'
+        )
+    return key
+
+
+def check_read_key(key: object) -> str:
+    """Return ``key`` if a record may exist under it (for reads and deletes).
+
+    Looser than :func:`check_key`: the official SDK stores any key locally (``a/b c?``), and such
+    records must stay readable. A key must still be a non-empty str of at most 256 characters.
+
+    Raises:
+        TypeError: ``key`` is not a str.
+        InvalidStorageArgumentError: ``key`` is empty, too long or holds a NUL character.
+    """
+    if not isinstance(key, str):
+        raise TypeError(f'a record key must be a str, not {type(key).__name__} ({key!r})')
+    if KEY_PATTERN.fullmatch(key) is None and (
+        not key or len(key) > 256 or '\0' in key or _unencodable(key)
+    ):
+        raise InvalidStorageArgumentError(
+            f'invalid record key {key!r}: a key is 1 to 256 characters of valid Unicode without '
+            f'NUL (and a key written is {_KEY_RULE})'
+        )
+    return key
+
+
+def _unencodable(text: str) -> bool:
+    try:
+        text.encode('utf-8')
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+# ----------------------------------------------------------------------------- JSON
+
+
+class _Fallback(Exception):  # noqa: N818 (internal signal, not an error)
+    """The fast encoder met something only ``json.dumps`` handles (a subclass, a non-str key)."""
+
+
+_float_repr = float.__repr__
+_int_repr = int.__repr__
+_INFINITY = float('inf')
+
+
+def _encode(value: Any, parts: list[str], indent: str) -> None:
+    # Mirrors json.encoder._make_iterencode for indent=2 on the exact builtin types; anything
+    # else (and cycles, through RecursionError) goes to json.dumps so the output is identical.
+    kind = type(value)
+    if kind is str:
+        parts.append(encode_basestring(value))
+    elif kind is dict:
+        if not value:
+            parts.append('{}')
+            return
+        inner = indent + '  '
+        separator = '{' + inner
+        for key, item in value.items():
+            if type(key) is not str:
+                raise _Fallback
+            parts.append(separator)
+            parts.append(encode_basestring(key))
+            parts.append(': ')
+            _encode(item, parts, inner)
+            separator = ',' + inner
+        parts.append(indent)
+        parts.append('}')
+    elif kind is list:
+        if not value:
+            parts.append('[]')
+            return
+        inner = indent + '  '
+        separator = '[' + inner
+        for item in value:
+            parts.append(separator)
+            _encode(item, parts, inner)
+            separator = ',' + inner
+        parts.append(indent)
+        parts.append(']')
+    elif value is None:
+        parts.append('null')
+    elif value is True:
+        parts.append('true')
+    elif value is False:
+        parts.append('false')
+    elif kind is int:
+        parts.append(_int_repr(value))
+    elif kind is float:
+        if math.isnan(value) or value in (_INFINITY, -_INFINITY):
+            raise ValueError(f'the float {value!r} has no JSON form')
+        parts.append(_float_repr(value))
+    else:
+        raise _Fallback
+
+
+def _reject(value: object) -> Any:
+    raise TypeError(f'a value of type {type(value).__name__} ({_short_repr(value)}) is not JSON')
+
+
+def _short_repr(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + '...'
+
+
+def pretty_json(value: Any) -> str:
+    """Serialize like ``json.dumps(value, indent=2, ensure_ascii=False)``, but strictly.
+
+    Raises:
+        TypeError: A value (or dict key) has no JSON form; the message names its type.
+        ValueError: A float is NaN or infinite, or the value contains itself.
+    """
+    parts: list[str] = []
+    try:
+        _encode(value, parts, '\n')
+    except (_Fallback, RecursionError):
+        return json.dumps(value, indent=2, ensure_ascii=False, allow_nan=False, default=_reject)
+    return ''.join(parts)
+
+
+def compact_json(value: Any) -> str:
+    """Serialize as compact JSON (no spaces), non-ASCII kept; strict like :func:`pretty_json`."""
+    return json.dumps(
+        value, ensure_ascii=False, allow_nan=False, separators=(',', ':'), default=_reject
+    )
+
+
+# ----------------------------------------------------------------------------- content types
+
+
+def media_type(content_type: str) -> str:
+    """Return the media type of a content type, lowercased, without parameters."""
+    return content_type.partition(';')[0].strip().lower()
+
+
+def is_json_type(content_type: str) -> bool:
+    """Whether records of this content type hold one JSON document."""
+    mime = media_type(content_type)
+    return mime == 'application/json' or mime.endswith('+json')
+
+
+def is_text_type(content_type: str) -> bool:
+    """Whether records of this content type are text (read back as str)."""
+    return media_type(content_type).startswith('text/')
+
+
+def charset_of(content_type: str) -> str:
+    """Return the ``charset`` parameter of a content type (``utf-8`` when there is none)."""
+    for param in content_type.split(';')[1:]:
+        name, _, value = param.partition('=')
+        if name.strip().lower() == 'charset' and value.strip():
+            return value.strip().strip('"')
+    return 'utf-8'
+
+
+_EXTENSION_TYPES = {
+    '.json': JSON_CONTENT_TYPE,
+    '.txt': TEXT_CONTENT_TYPE,
+    '.html': 'text/html; charset=utf-8',
+    '.htm': 'text/html; charset=utf-8',
+    '.csv': CSV_CONTENT_TYPE,
+    '.xml': 'application/xml; charset=utf-8',
+    '.md': 'text/markdown; charset=utf-8',
+    '.jsonl': JSONL_CONTENT_TYPE,
+    '.ndjson': JSONL_CONTENT_TYPE,
+    '.bin': BINARY_CONTENT_TYPE,
+    '.png': 'image/png',
+    '.jpg': 'image/jpeg',
+    '.jpeg': 'image/jpeg',
+    '.gif': 'image/gif',
+    '.webp': 'image/webp',
+    '.svg': 'image/svg+xml',
+    '.pdf': 'application/pdf',
+    '.zip': 'application/zip',
+}
+_mime_db: Any = None
+
+
+def content_type_for_extension(extension: str) -> str:
+    """Return the content type of a file extension (``.json``), as the CLI's files mean it.
+
+    Common extensions come from a fixed table; the rest from Python's built-in ``mimetypes``
+    table (not the system's, so the answer is the same on every machine). Text types get
+    ``charset=utf-8``; unknown extensions are ``application/octet-stream``.
+    """
+    extension = extension.lower()
+    known = _EXTENSION_TYPES.get(extension)
+    if known is not None:
+        return known
+    global _mime_db
+    if _mime_db is None:
+        import mimetypes  # noqa: PLC0415 (rarely needed)
+
+        _mime_db = mimetypes.MimeTypes()
+    guessed = _mime_db.types_map[True].get(extension)
+    if not guessed:
+        return BINARY_CONTENT_TYPE
+    return f'{guessed}; charset=utf-8' if guessed.startswith('text/') else guessed
+
+
+def sniff_content_type(body: bytes) -> str:
+    """Guess the content type of a record that has no reliable one: JSON if it parses, else binary.
+
+    This is how the official SDK reads an input file without extension.
+    """
+    try:
+        json.loads(body)
+    except ValueError:
+        return BINARY_CONTENT_TYPE
+    return JSON_CONTENT_TYPE
+
+
+def body_fits_content_type(body: bytes, content_type: str) -> bool:
+    """Whether ``body`` can be read as ``content_type`` (valid JSON for JSON, decodable text)."""
+    try:
+        if is_json_type(content_type):
+            json.loads(body)
+        elif is_text_type(content_type):
+            body.decode(charset_of(content_type))
+    except (ValueError, LookupError):
+        return False
+    return True
+
+
+# ----------------------------------------------------------------------------- records
+
+
+def _check_content_type(key: str, content_type: object) -> str:
+    if not isinstance(content_type, str):
+        raise TypeError(
+            f'content_type for key {key!r} must be a str, not {type(content_type).__name__}'
+        )
+    if not content_type.strip() or any(char in content_type for char in '\r\n\0'):
+        raise InvalidStorageArgumentError(
+            f'invalid content_type {content_type!r} for key {key!r}: give a media type such as '
+            f'"application/json" or "image/png", or leave it out'
+        )
+    return content_type.strip()
+
+
+def _encode_text(key: str, text: str, content_type: str) -> bytes:
+    charset = charset_of(content_type)
+    try:
+        return text.encode(charset)
+    except LookupError as exc:
+        raise InvalidStorageArgumentError(
+            f'content_type {content_type!r} for key {key!r} names an unknown charset {charset!r}; '
+            f'use charset=utf-8'
+        ) from exc
+    except UnicodeEncodeError as exc:
+        raise InvalidStorageArgumentError(
+            f'the str value for key {key!r} cannot be encoded as {charset} ({exc.reason} at '
+            f'position {exc.start}); remove the character or store the value as bytes'
+        ) from exc
+
+
+def serialize_value(key: str, value: Any, content_type: str | None) -> tuple[bytes, str]:
+    """Turn a record value into ``(body, content_type)``.
+
+    Without ``content_type``: bytes-like values are ``application/octet-stream``; str is
+    ``text/plain; charset=utf-8``; dict, list, tuple, int, float and bool are JSON
+    (``indent=2``). With a JSON content type the value is serialized as JSON (a str becomes a
+    JSON string), except bytes, which must already be valid JSON. With any other content type
+    the value must be str (encoded with the type's charset, UTF-8 by default) or bytes.
+
+    Raises:
+        TypeError: ``content_type`` is not a str.
+        InvalidStorageArgumentError: The value cannot be stored as that content type; the
+            message names the key and what to do.
+    """
+    if content_type is not None:
+        content_type = _check_content_type(key, content_type)
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        body = bytes(value)
+        if content_type is None:
+            return body, BINARY_CONTENT_TYPE
+        if not body_fits_content_type(body, content_type):
+            kind = 'valid JSON' if is_json_type(content_type) else charset_of(content_type)
+            raise InvalidStorageArgumentError(
+                f'the bytes value for key {key!r} is not {kind}, so it cannot be stored as '
+                f'{content_type!r}: fix the bytes, or use another content_type '
+                f'(e.g. application/octet-stream)'
+            )
+        return body, content_type
+    if content_type is None:
+        if isinstance(value, str):
+            return _encode_text(key, value, TEXT_CONTENT_TYPE), TEXT_CONTENT_TYPE
+        if isinstance(value, (dict, list, tuple, int, float)):  # bool is an int
+            return _json_body(key, value), JSON_CONTENT_TYPE
+        raise InvalidStorageArgumentError(
+            f'cannot store a value of type {type(value).__name__} under key {key!r}: pass a '
+            f'dict, list, str, int, float, bool or bytes (or convert it to one first)'
+        )
+    if is_json_type(content_type):
+        return _json_body(key, value), content_type
+    if isinstance(value, str):
+        return _encode_text(key, value, content_type), content_type
+    raise InvalidStorageArgumentError(
+        f'cannot store a value of type {type(value).__name__} under key {key!r} as '
+        f'{content_type!r}: pass str or bytes for that content type, or use application/json'
+    )
+
+
+def _json_body(key: str, value: Any) -> bytes:
+    try:
+        return pretty_json(value).encode('utf-8')
+    except (TypeError, ValueError) as exc:
+        raise InvalidStorageArgumentError(
+            f'the value for key {key!r} cannot be stored as JSON: {exc}; convert it to '
+            f'dict/list/str/int/float/bool/None first'
+        ) from exc
+
+
+def deserialize_value(body: bytes, content_type: str, *, what: str) -> Any:
+    """Turn a stored record back into a value, by its content type.
+
+    JSON types (``application/json``, ``*+json``) are parsed; ``text/*`` is decoded to str;
+    ``application/x-none`` (the official SDK's ``None``) is ``None``; anything else is bytes.
+
+    Args:
+        body: The stored bytes.
+        content_type: The record's content type.
+        what: How to name the record in errors, e.g. ``record 'OUTPUT' (storage/...)``.
+
+    Raises:
+        StorageError: The body is not what its content type says.
+    """
+    if is_json_type(content_type):
+        try:
+            return json.loads(body)
+        except ValueError as exc:
+            raise StorageError(
+                f'{what} has content type {content_type!r} but is not valid JSON ({exc}): '
+                f'fix the record or delete it'
+            ) from exc
+    if is_text_type(content_type):
+        charset = charset_of(content_type)
+        try:
+            return body.decode(charset)
+        except (LookupError, UnicodeDecodeError) as exc:
+            raise StorageError(
+                f'{what} has content type {content_type!r} but cannot be decoded as {charset} '
+                f'({exc}): fix the record or delete it'
+            ) from exc
+    if media_type(content_type) == NONE_CONTENT_TYPE:
+        return None
+    return body
+
+
+# ----------------------------------------------------------------------------- dataset items
+
+
+def serialize_items(items: Sequence[Any]) -> list[bytes]:
+    """Check and serialize dataset items, one file body each (``indent=2``, non-ASCII kept).
+
+    Every item is checked before any is returned, so a caller that writes only after this
+    returns writes nothing of a bad batch.
+
+    Raises:
+        InvalidStorageArgumentError: An item is not a dict or has no JSON form (the message
+            names its index and the offending type).
+        StorageLimitError: An item is larger than the platform accepts (index and size named).
+    """
+    bodies: list[bytes] = []
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise InvalidStorageArgumentError(
+                f'dataset item {index} is a {type(item).__name__}, not a dict: every item must '
+                f'be a JSON object (a dict); nothing of this push was written'
+            )
+        try:
+            body = pretty_json(item).encode('utf-8')
+        except (TypeError, ValueError) as exc:
+            raise InvalidStorageArgumentError(
+                f'dataset item {index} cannot be stored as JSON: {exc}; convert such values to '
+                f'str/int/float/bool/None/list/dict first; nothing of this push was written'
+            ) from exc
+        if len(body) > MAX_ITEM_BYTES:
+            # The limit is the platform's request body size, which is compact JSON.
+            size = len(compact_json(item).encode('utf-8'))
+            if size > MAX_ITEM_BYTES:
+                raise StorageLimitError(
+                    f'dataset item {index} is {size:,} bytes as JSON, over the platform limit '
+                    f'of {MAX_ITEM_BYTES:,} bytes per item: split it or store the large part in '
+                    f'a key-value store; nothing of this push was written'
+                )
+        bodies.append(body)
+    return bodies
+
+
+def filter_item(
+    item: dict[str, Any],
+    *,
+    fields: Sequence[str] | None,
+    omit: Collection[str] | None,
+    skip_hidden: bool,
+) -> dict[str, Any]:
+    """Apply the ``fields``, ``omit`` and hidden-field filters to one item.
+
+    ``fields`` keeps only those fields, in that order; ``omit`` then drops fields; hidden fields
+    (names starting with ``#``) are dropped when ``skip_hidden``.
+    """
+    if fields is not None:
+        item = {name: item[name] for name in fields if name in item}
+    if omit:
+        item = {name: value for name, value in item.items() if name not in omit}
+    if skip_hidden:
+        item = {name: value for name, value in item.items() if not name.startswith('#')}
+    return item
+
+
+def filter_items(
+    items: Iterable[dict[str, Any]],
+    *,
+    fields: Sequence[str] | None,
+    omit: Sequence[str] | None,
+    clean: bool,
+    skip_empty: bool,
+) -> Iterable[dict[str, Any]]:
+    """Filter items as the platform's dataset API does.
+
+    ``clean`` means hidden fields dropped and empty items skipped; an item is empty when
+    nothing is left of it after the field filters.
+    """
+    skip_empty = skip_empty or clean
+    omitted = frozenset(omit) if omit else None
+    plain = fields is None and not omitted and not clean
+    for item in items:
+        kept = item if plain else filter_item(item, fields=fields, omit=omitted, skip_hidden=clean)
+        if skip_empty and not kept:
+            continue
+        yield kept
+
+
+# ----------------------------------------------------------------------------- exports
+
+
+def export_items(items: Sequence[dict[str, Any]], export_format: str) -> tuple[bytes, str]:
+    r"""Encode items as a JSON array, CSV or JSON Lines; return ``(body, content_type)``.
+
+    CSV: the header is the union of the items' keys in first-seen order; nested values
+    (dicts and lists) are written as compact JSON, ``None`` as an empty cell, booleans as
+    ``true``/``false``; lines end with ``\n`` as in the official SDK's export.
+
+    Raises:
+        InvalidStorageArgumentError: Unknown ``export_format``.
+    """
+    if export_format == 'json':
+        return pretty_json(list(items)).encode('utf-8'), JSON_CONTENT_TYPE
+    if export_format == 'jsonl':
+        text = ''.join(compact_json(item) + '\n' for item in items)
+        return text.encode('utf-8'), JSONL_CONTENT_TYPE
+    if export_format == 'csv':
+        header = list(dict.fromkeys(name for item in items for name in item))
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator='\n')
+        if header:
+            writer.writerow(header)
+            for item in items:
+                writer.writerow([_csv_cell(item.get(name)) for name in header])
+        return buffer.getvalue().encode('utf-8'), CSV_CONTENT_TYPE
+    raise InvalidStorageArgumentError(
+        f'unknown export format {export_format!r}: use one of {", ".join(EXPORT_CONTENT_TYPES)}'
+    )
+
+
+def _csv_cell(value: Any) -> str:
+    if value is None:
+        return ''
+    if value is True:
+        return 'true'
+    if value is False:
+        return 'false'
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (dict, list)):
+        return compact_json(value)
+    return str(value)
