@@ -267,8 +267,6 @@ class Configuration:
             ConfigurationError: One or more variables are invalid; it lists every one of them,
                 never showing a secret value.
         """
-        from actorkit._convert import converter  # noqa: PLC0415 (cattrs loads on first use)
-
         env = os.environ if environ is None else environ
         attrs.resolve_types(cls)
         values: dict[str, Any] = {}
@@ -280,7 +278,9 @@ class Configuration:
                 continue
             name, raw = found
             try:
-                value = converter.structure(raw, field.type)
+                # A plain string needs no structuring: skipping the converter for it keeps
+                # cattrs (a costly import) off the start-up of runs that set only such values.
+                value = raw if field.type in _PLAIN_STR else _converter().structure(raw, field.type)
                 if field.converter is not None:
                     value = field.converter(value)
             except (ValueError, TypeError, cattrs_errors()) as exc:
@@ -294,6 +294,15 @@ class Configuration:
     def to_dict(self) -> dict[str, Any]:
         """Return every field as a dict keyed by snake_case name (secrets stay :class:`Secret`)."""
         return {field.name: getattr(self, field.name) for field in attrs.fields(type(self))}
+
+
+_PLAIN_STR: tuple[object, ...] = (str, str | None, 'str', 'str | None')
+
+
+def _converter() -> Any:
+    from actorkit._convert import converter  # noqa: PLC0415 (cattrs loads on first use)
+
+    return converter
 
 
 def cattrs_errors() -> type[Exception]:

@@ -34,11 +34,9 @@ from typing import Any
 
 from actorkit._errors import InputError
 from actorkit.storages._backend import KeyValueStoreClient
-from actorkit.storages._input_schema import (
-    apply_input_schema,
-    check_input_schema,
-    find_input_schema,
-)
+
+_SCHEMA_PLACES = ('.actor', 'INPUT_SCHEMA.json', 'input_schema.json')
+"""Where an input schema may be; the schema module is imported only if one of these exists."""
 
 _MISSING: Any = object()
 """Marks "no input found", which differs from an input whose value is ``None``."""
@@ -79,8 +77,18 @@ def load_input(
     if value is _MISSING and fallback_dir is not None:
         value = _read_fallback(fallback_dir, input_key)
         where += f', nor {input_key}.json or {input_key} in {fallback_dir}'
-    if not validate or actor_dir is None:
+    if (
+        not validate
+        or actor_dir is None
+        or not any((actor_dir / place).exists() for place in _SCHEMA_PLACES)
+    ):
         return None if value is _MISSING else value
+    from actorkit.storages._input_schema import (  # noqa: PLC0415 (only when a schema may exist)
+        apply_input_schema,
+        check_input_schema,
+        find_input_schema,
+    )
+
     found = find_input_schema(actor_dir)
     if found is None:
         return None if value is _MISSING else value

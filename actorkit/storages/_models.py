@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -141,6 +139,9 @@ def request_id_from_unique_key(unique_key: str) -> str:
     Returns:
         The 15-character request id.
     """
+    import base64  # noqa: PLC0415 (kept off start-up: only request queues need it)
+    import hashlib  # noqa: PLC0415
+
     digest = hashlib.sha256(unique_key.encode('utf-8')).digest()
     encoded = base64.b64encode(digest).decode('ascii')
     return encoded.replace('+', '').replace('/', '').replace('=', '')[:15]

@@ -14,7 +14,6 @@ only has a C encoder for compact output.
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import math
@@ -523,6 +522,8 @@ def export_items(items: Sequence[dict[str, Any]], export_format: str) -> tuple[b
     if export_format == 'csv':
         header = list(dict.fromkeys(name for item in items for name in item))
         buffer = io.StringIO()
+        import csv  # noqa: PLC0415 (only for CSV export)
+
         writer = csv.writer(buffer, lineterminator='\n')
         if header:
             writer.writerow(header)

@@ -34,7 +34,6 @@ from typing import Any, NamedTuple, cast
 
 from actorkit._errors import InvalidStorageArgumentError, StorageError, StorageNotFoundError
 from actorkit.storages._backend import DatasetClient, KeyValueStoreClient, RequestQueueClient
-from actorkit.storages._local import _dataset, _key_value_store
 from actorkit.storages._local._fs import (
     METADATA_FILE,
     StorageLock,
@@ -387,7 +386,11 @@ class LocalStorageBackend:
         def forget() -> None:
             self._forget(key)
 
+        # Each kind's client module is imported when first needed: a run that only touches
+        # its key-value store does not pay for the dataset and request queue code.
         if kind == KVS_DIR:
+            from actorkit.storages._local import _key_value_store  # noqa: PLC0415
+
             remove_stale_temp_files(str(directory))
             return _key_value_store.LocalKeyValueStoreClient(
                 directory=directory,
@@ -397,6 +400,8 @@ class LocalStorageBackend:
                 on_drop=forget,
             )
         if kind == DATASETS_DIR:
+            from actorkit.storages._local import _dataset  # noqa: PLC0415
+
             dataset = _dataset.LocalDatasetClient(
                 directory=directory,
                 lock=self._lock_for(key),

@@ -33,7 +33,6 @@ import contextlib
 import json
 import os
 import re
-import shutil
 from collections.abc import Callable, Iterator, Sequence
 from json.encoder import encode_basestring
 from pathlib import Path
@@ -276,6 +275,8 @@ class LocalDatasetClient:
     def drop(self) -> None:
         """Delete the dataset's folder; the client is unusable afterwards."""
         with self._lock:
+            import shutil  # noqa: PLC0415 (only to drop; it pulls in compression modules)
+
             shutil.rmtree(self._dir, ignore_errors=True)
             self._dropped = True
         if self._on_drop is not None:

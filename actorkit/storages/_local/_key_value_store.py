@@ -46,7 +46,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import threading
 import time
 import weakref
@@ -607,6 +606,8 @@ class LocalKeyValueStoreClient:
     def drop(self) -> None:
         """Delete the store's folder; the client is unusable afterwards."""
         with self._lock, self._mutex:
+            import shutil  # noqa: PLC0415 (only to drop; it pulls in compression modules)
+
             shutil.rmtree(self._dir, ignore_errors=True)
             self._dropped = True
             self._index = {}
