@@ -9,6 +9,7 @@ import attrs
 
 from actorkit._errors import InvalidStorageArgumentError
 from actorkit.storages._backend import DatasetClient
+from actorkit.storages._base import Storage
 from actorkit.storages._models import DatasetMetadata, DatasetPage
 from actorkit.storages._serialization import EXPORT_CONTENT_TYPES, check_key, export_items
 
@@ -62,7 +63,7 @@ def _as_items(item_or_items: object) -> list[Any]:
     return list(item_or_items)
 
 
-class Dataset:
+class Dataset(Storage[DatasetClient]):
     """A dataset: an append-only list of items (JSON objects), such as an Actor's results.
 
     Open one with ``actor.open_dataset()``. Every method blocks until done and is safe to call
@@ -84,37 +85,13 @@ class Dataset:
             open_default_key_value_store: Opens the default key-value store, where
                 :meth:`export_to` writes when given no store.
         """
-        self._client = client
+        super().__init__(client)
         self._open_default_store = open_default_key_value_store
-        self._name: Any = None
-        self._name_known = False
-
-    @property
-    def client(self) -> DatasetClient:
-        """The backend client under this dataset (for actorkit's own modules)."""
-        return self._client
-
-    @property
-    def id(self) -> str:
-        """The dataset's id."""
-        return self._client.id
-
-    @property
-    def name(self) -> str | None:
-        """The dataset's global name, or ``None`` for the default and alias datasets."""
-        if not self._name_known:
-            self._name = self._client.get_metadata().name
-            self._name_known = True
-        result: str | None = self._name
-        return result
 
     @property
     def item_count(self) -> int:
         """How many items the dataset holds now (read from its metadata on every access)."""
         return self._client.get_metadata().item_count
-
-    def __repr__(self) -> str:
-        return f'<Dataset id={self.id!r} name={self.name!r}>'
 
     def push_data(self, item_or_items: Mapping[str, Any] | Iterable[Mapping[str, Any]]) -> None:
         """Append one item or several items, as one batch.

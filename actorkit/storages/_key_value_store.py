@@ -7,6 +7,7 @@ from typing import Any
 
 from actorkit._errors import InvalidStorageArgumentError
 from actorkit.storages._backend import KeyValueStoreClient
+from actorkit.storages._base import Storage
 from actorkit.storages._models import KeyInfo, KeyListPage, KeyValueStoreMetadata
 from actorkit.storages._serialization import (
     check_key,
@@ -15,12 +16,11 @@ from actorkit.storages._serialization import (
     serialize_value,
 )
 
-_UNSET: Any = object()
 _MAX_PAGE = 1000
 """The largest page of keys the platform returns."""
 
 
-class KeyValueStore:
+class KeyValueStore(Storage[KeyValueStoreClient]):
     """A key-value store: records (a value and its content type) under string keys.
 
     Open one with ``actor.open_key_value_store()``. Every method blocks until done and is safe
@@ -44,28 +44,7 @@ class KeyValueStore:
         Args:
             client: The backend's client of this store.
         """
-        self._client = client
-        self._name: str | None = _UNSET
-
-    @property
-    def client(self) -> KeyValueStoreClient:
-        """The backend client under this store (for actorkit's own modules)."""
-        return self._client
-
-    @property
-    def id(self) -> str:
-        """The store's id."""
-        return self._client.id
-
-    @property
-    def name(self) -> str | None:
-        """The store's global name, or ``None`` for the default and alias stores."""
-        if self._name is _UNSET:
-            self._name = self._client.get_metadata().name
-        return self._name
-
-    def __repr__(self) -> str:
-        return f'<KeyValueStore id={self.id!r} name={self.name!r}>'
+        super().__init__(client)
 
     def get_value(self, key: str, default_value: Any = None) -> Any:
         """Return the value stored under ``key``, or ``default_value`` if there is none.

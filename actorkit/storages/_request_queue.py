@@ -10,6 +10,7 @@ from typing import Any
 
 from actorkit._errors import InvalidStorageArgumentError
 from actorkit.storages._backend import RequestQueueClient
+from actorkit.storages._base import Storage
 from actorkit.storages._models import (
     ProcessedRequest,
     Request,
@@ -224,7 +225,7 @@ def to_request(value: object, where: str = 'request') -> Request:
     )
 
 
-class RequestQueue:
+class RequestQueue(Storage[RequestQueueClient]):
     """A queue of requests (URLs) to process, shared safely by threads and processes.
 
     The blocking twin of the official SDK's ``RequestQueue``: add requests, then repeatedly
@@ -246,30 +247,6 @@ class RequestQueue:
             else:
                 queue.mark_request_as_handled(request)
     """
-
-    def __init__(self, client: RequestQueueClient) -> None:
-        self._client = client
-        self._name: tuple[str | None] | None = None
-
-    def __repr__(self) -> str:
-        return f'RequestQueue(id={self.id!r})'
-
-    @property
-    def client(self) -> RequestQueueClient:
-        """The backend client this queue uses."""
-        return self._client
-
-    @property
-    def id(self) -> str:
-        """The queue's id."""
-        return self._client.id
-
-    @property
-    def name(self) -> str | None:
-        """The queue's name, or ``None`` for the default and alias queues."""
-        if self._name is None:
-            self._name = (self._client.get_metadata().name,)
-        return self._name[0]
 
     def get_metadata(self) -> RequestQueueMetadata:
         """Return the queue's metadata, with its request counts."""
