@@ -3,8 +3,9 @@
 Three implementations do the same jobs on the same local storage layout:
 
 - ``official``: the official async SDK (``apify==4.1.0``) in its own venv, through asyncio;
-- ``actorkit``: actorkit's blocking API, in the interpreter running this script (or
-  ``--actorkit-python``);
+- ``actorkit``: actorkit's blocking API, in a venv of its own holding a normal (non-editable)
+  install of this repository, with the .pyc files pip compiles at install time, the way users
+  get it (or ``--actorkit-python``);
 - ``limit``: a plain-Python loop writing the very same files atomically, the floor any SDK
   is measured against.
 
@@ -13,10 +14,10 @@ folder, on disk and on tmpfs, with the implementations interleaved (A, B, C, A, 
 Each worker verifies the files it wrote and prints one JSON line; this script collects them,
 prints a table of medians and ratios and writes ``bench/results/latest.json``.
 
-Usage (from the repository root, with actorkit installed in the running interpreter)::
+Usage (from the repository root, with any Python 3.10+)::
 
-    python bench/run.py --setup        # create the official SDK's venv, then exit
-    python bench/run.py                # full run (creates the venv first if missing)
+    python bench/run.py --setup        # create or refresh both venvs, then exit
+    python bench/run.py                # full run (creates or refreshes the venvs first)
     python bench/run.py --quick        # smoke check: small sizes, 2 runs
 
 See bench/README.md.
@@ -27,6 +28,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import hashlib
 import json
 import os
 import platform
@@ -35,6 +37,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -45,6 +48,12 @@ import _shared  # noqa: E402
 
 OFFICIAL_SPEC = 'apify==4.1.0'
 DEFAULT_OFFICIAL_VENV = Path('/tmp/actorkit-bench-venv-apify')
+DEFAULT_ACTORKIT_VENV = Path('/tmp/actorkit-bench-venv-actorkit')
+REPO = HERE.parent
+#: File inside the actorkit venv holding the hash of the sources it was installed from.
+SOURCE_STAMP = 'actorkit-bench-source.sha256'
+#: What a build of the repository needs (the hash covers actorkit/**/*.py and setup.cfg only).
+BUILD_FILES = ('setup.cfg', 'pyproject.toml', 'README.rst')
 IMPLS = ('official', 'actorkit', 'limit')
 
 #: The numbers shown for each job: (metric, label, higher_is_better).
@@ -71,6 +80,9 @@ REFERENCES = (
     ('import actorkit', 'actorkit', 'import actorkit'),
     ('import apify', 'official', 'import apify'),
 )
+
+#: References that actorkit's cold start is also compared with, paired by round.
+COLD_RATIO_REFERENCES = ('import deps',)
 
 
 # ----------------------------------------------------------------------------- setup
@@ -109,6 +121,110 @@ def ensure_official_python(args: argparse.Namespace) -> Path:
     if found != wanted:
         sys.exit(f'{venv} has apify {found}, not {wanted}: delete the folder and run --setup again')
     return python
+
+
+def _snapshot_sources(dest: Path) -> str:
+    """Copy what a build of the repository needs into `dest`; return the hash of its sources.
+
+    Installing from a copy keeps pip's build files (``build/``, ``*.egg-info``) out of the
+    repository, and makes the hash describe exactly the files that were installed even while
+    someone edits the repository. The hash covers ``actorkit/**/*.py`` and ``setup.cfg``.
+    """
+    shutil.copytree(
+        REPO / 'actorkit',
+        dest / 'actorkit',
+        ignore=shutil.ignore_patterns('__pycache__', '*.pyc', '*.so'),
+    )
+    for name in BUILD_FILES:
+        if (REPO / name).exists():
+            shutil.copy2(REPO / name, dest / name)
+    digest = hashlib.sha256()
+    hashed = sorted(p for p in (dest / 'actorkit').rglob('*.py') if p.is_file())
+    for path in [*hashed, dest / 'setup.cfg']:
+        data = path.read_bytes()
+        digest.update(f'{path.relative_to(dest).as_posix()}\0{len(data)}\0'.encode())
+        digest.update(data)
+    return digest.hexdigest()
+
+
+def _pip(python: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(python), '-m', 'pip', *args, '--quiet', '--disable-pip-version-check'],
+        check=False,
+        capture_output=True,
+        text=True,
+    )
+
+
+def _pip_or_exit(python: Path, *args: str) -> None:
+    proc = _pip(python, *args)
+    if proc.returncode != 0:
+        sys.stderr.write(proc.stdout + proc.stderr)
+        sys.exit(f'pip {" ".join(args)} failed in {python} (exit code {proc.returncode})')
+
+
+def _check_actorkit_install(python: Path, venv: Path) -> None:
+    """Exit if actorkit in `python` is not the venv's own copy; warn if it has no .pyc."""
+    code = (
+        'import importlib.util, os, actorkit; f = actorkit.__file__; '
+        'print(f); print(os.path.exists(importlib.util.cache_from_source(f)))'
+    )
+    proc = subprocess.run(
+        [str(python), '-c', code], capture_output=True, text=True, check=False, cwd=venv
+    )
+    lines = proc.stdout.split()
+    if proc.returncode != 0 or len(lines) != 2:
+        sys.stderr.write(proc.stdout + proc.stderr)
+        sys.exit(f'cannot import actorkit with {python}: delete {venv} and run --setup again')
+    where, has_pyc = Path(lines[0]).resolve(), lines[1] == 'True'
+    if not where.is_relative_to(venv.resolve()):
+        sys.exit(f'{python} imports actorkit from {where}, not from its venv {venv}')
+    if not has_pyc:
+        print(f'warning: {where} has no compiled .pyc next to it', file=sys.stderr)
+
+
+def ensure_actorkit_python(args: argparse.Namespace) -> tuple[Path, str | None]:
+    """Return the interpreter for actorkit and the limit, and the hash of actorkit's sources.
+
+    By default that is a venv of its own (``--actorkit-venv``) with a normal, non-editable
+    ``pip install`` of this repository: pip compiles the .pyc files at install time, the way a
+    user gets actorkit, and the way the official SDK is installed in its venv. (An editable
+    install in an environment with ``PYTHONDONTWRITEBYTECODE=1`` recompiles every module in every
+    process and loads setuptools' editable finder, which would weigh on actorkit's cold start.)
+    The venv is created when it is missing, and actorkit is reinstalled (``--force-reinstall
+    --no-deps``) when the hash of ``actorkit/**/*.py`` and ``setup.cfg`` differs from the one
+    stored in the venv at the last install.
+    """
+    if args.actorkit_python:
+        python = Path(os.path.abspath(args.actorkit_python))  # keep venv symlinks
+        if not python.exists():
+            sys.exit(f'--actorkit-python {python} does not exist')
+        return python, None
+    venv = Path(os.path.abspath(args.actorkit_venv))
+    python = _venv_python(venv)
+    stamp = venv / SOURCE_STAMP
+    with tempfile.TemporaryDirectory(prefix='actorkit-bench-src-') as tmp:
+        source = Path(tmp) / 'actorkit-src'
+        digest = _snapshot_sources(source)
+        try:
+            installed = stamp.read_text().strip()
+        except OSError:
+            installed = None
+        if python.exists() and installed == digest:
+            return python, digest
+        stamp.unlink(missing_ok=True)  # a failed install below must not look up to date
+        if not python.exists():
+            print(f'Creating the actorkit venv in {venv} ...', file=sys.stderr)
+            subprocess.run([sys.executable, '-m', 'venv', str(venv)], check=True)
+            _pip_or_exit(python, 'install', str(source))
+        else:
+            print(f'Reinstalling actorkit into {venv} (its sources changed) ...', file=sys.stderr)
+            _pip_or_exit(python, 'install', '--force-reinstall', '--no-deps', str(source))
+            if _pip(python, 'check').returncode != 0:  # a dependency was added or changed
+                _pip_or_exit(python, 'install', str(source))
+    _check_actorkit_install(python, venv)
+    stamp.write_text(digest + '\n')
+    return python, digest
 
 
 def _fs_type(path: Path) -> str:
@@ -375,6 +491,15 @@ def table(
         ref = med.get('reference', {}).get('-', {}).get(name)
         if ref:
             extra.append(f'  {name:<16} {ref["wall_ms"]:7.1f} ms {ref["maxrss_mb"]:7.1f} MB')
+    for medium in args.media:
+        pair = ratio.get('cold', {}).get(medium, {}).get('wall_ms', {})
+        for name in COLD_RATIO_REFERENCES:
+            value = pair.get(f'actorkit/{name}')
+            if value is not None:
+                extra.append(
+                    f'  actorkit cold start / {name}, {medium}: {_ratio(value)} '
+                    '(median over rounds of the ratio within a round)'
+                )
     if extra:
         lines.append('')
         lines.append('Cold-start references (fresh process, median wall time and peak RSS):')
@@ -397,10 +522,18 @@ def paired_ratios(records: list[dict[str, Any]]) -> dict[str, Any]:
             'metrics'
         ]
     collected: dict[tuple[str, str, str, str], list[float]] = {}
-    for (job, medium, _), impls in by_round.items():
+    for (job, medium, round_no), impls in by_round.items():
         ak = impls.get('actorkit')
         if ak is None or job not in METRICS:
             continue
+        if job == 'cold':  # the references ran in the same round, right after
+            refs = by_round.get(('reference', '-', round_no), {})
+            for name in COLD_RATIO_REFERENCES:
+                a, b = ak.get('wall_ms'), refs.get(name, {}).get('wall_ms')
+                if a is not None and b:
+                    collected.setdefault((job, medium, 'wall_ms', f'actorkit/{name}'), []).append(
+                        a / b
+                    )
         for metric, _, _ in METRICS[job]:
             for other in ('official', 'limit'):
                 a, b = ak.get(metric), impls.get(other, {}).get(metric)
@@ -422,7 +555,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description='Benchmark actorkit against the official SDK and a plain-Python limit.'
     )
-    parser.add_argument('--setup', action='store_true', help='create the official venv and exit')
+    parser.add_argument('--setup', action='store_true', help='set up both venvs and exit')
     parser.add_argument('--quick', action='store_true', help='smoke check: small sizes, 2 runs')
     parser.add_argument(
         '--jobs', default=','.join(_shared.JOBS), help=f'comma list of {",".join(_shared.JOBS)}'
@@ -458,9 +591,15 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument('--official-python', help='use this interpreter for the official SDK')
     parser.add_argument(
+        '--actorkit-venv',
+        default=str(DEFAULT_ACTORKIT_VENV),
+        help='venv with a non-editable install of this repository, created if missing and '
+        'reinstalled when the sources change (default %(default)s)',
+    )
+    parser.add_argument(
         '--actorkit-python',
-        default=sys.executable,
-        help='interpreter with actorkit installed, also used for the limit (default: this one)',
+        help='use this interpreter (with actorkit installed) for actorkit, the limit and the '
+        'references, instead of --actorkit-venv',
     )
     parser.add_argument(
         '--output',
@@ -491,10 +630,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
 
-    actorkit_python = Path(os.path.abspath(args.actorkit_python))  # keep venv symlinks
+    actorkit_python, source_hash = ensure_actorkit_python(args)
     if args.setup:
-        python = ensure_official_python(args)
-        print(f'official SDK interpreter: {python}')
+        print(f'actorkit interpreter: {actorkit_python}')
+        print(f'official SDK interpreter: {ensure_official_python(args)}')
         return 0
     pythons = {'actorkit': actorkit_python, 'limit': actorkit_python}
     if 'official' in args.impls:
@@ -535,13 +674,12 @@ def main(argv: list[str]) -> int:
                 f'(n={args.n[job]})',
                 file=sys.stderr,
             )
-            if job == 'cold':  # warm the page cache and the .pyc files
-                for medium in args.media:
-                    for impl in impls:
-                        runner.run_job(impl, job, medium, bases[medium], 0)
-                runner.records = [r for r in runner.records if r['round'] != 0]
+            # The cold start's references run inside each of its rounds, right after the
+            # implementations, so that a ratio to them can be paired by round like the others.
+            refs = [r for r in REFERENCES if r[1] in pythons] if job == 'cold' else []
+            first_round = 0 if job == 'cold' else 1  # round 0 warms the page cache, not kept
             # Rounds outermost, media alternating: a virtual disk gets a rest between its runs.
-            for round_no in range(1, runs + 1):
+            for round_no in range(first_round, runs + 1):
                 for medium in args.media:
                     for impl in impls:
                         if impl in runner.unavailable:
@@ -549,11 +687,9 @@ def main(argv: list[str]) -> int:
                         if (job, medium, impl) in runner.failed:
                             continue  # said loudly once; its other runs would say the same
                         runner.run_job(impl, job, medium, bases[medium], round_no)
-            if job == 'cold':
-                refs = [r for r in REFERENCES if r[1] in pythons]
-                for round_no in range(1, runs + 1):
-                    for name, worker, code in refs:
-                        runner.run_reference(name, worker, code, bases[args.media[0]], round_no)
+                for name, worker, code in refs:
+                    runner.run_reference(name, worker, code, bases[args.media[0]], round_no)
+            runner.records = [r for r in runner.records if r['round'] != 0]
     finally:
         for medium in args.media:
             shutil.rmtree(bases[medium], ignore_errors=True)
@@ -579,6 +715,7 @@ def main(argv: list[str]) -> int:
             'platform': platform.platform(),
             'cpus': os.cpu_count(),
             'versions': versions,
+            'actorkit_source_sha256': source_hash,
             'media': {m: {'dir': str(bases[m]), 'fs': fs_types[m]} for m in args.media},
             'runs': args.runs,
             'cold_runs': args.cold_runs,
