@@ -20,7 +20,7 @@ from actorkit._event_manager import EventManager, EventSource, LocalSystemInfoSo
 from actorkit._events import Event
 from actorkit._logging import configure_logging, logger
 from actorkit._storage_manager import StorageManager
-from actorkit._threads import Deadline
+from actorkit._threads import THREAD_PREFIX, Deadline
 from actorkit._version import __version__
 
 if TYPE_CHECKING:
@@ -125,6 +125,7 @@ class Actor:
         self._exit_code: int | None = None
         self._exiting_thread: threading.Thread | None = None
         self._storages: StorageManager | None = None
+        self._exit_wait_bound = self._event_listeners_timeout + 1.0
 
     def __repr__(self) -> str:
         return f'<actorkit.Actor {self._state} pid={self._run_pid}>'
@@ -293,27 +294,53 @@ class Actor:
         running it, or a listener that the sequence itself is waiting for).
         """
         me = threading.current_thread()
+        claimed = self._claim_exit(me, exit_code)
+        if claimed is None:
+            return False
+        if not claimed:
+            if me is not self._exiting_thread and not me.name.startswith('actorkit-'):
+                self._stopped.wait(self._exit_wait_bound)
+            return False
+        self._run_exit_sequence(
+            exit_code=exit_code, status_message=status_message, exception=exception, timeout=timeout
+        )
+        _process.raise_deferred_signal()
+        return True
+
+    def _claim_exit(self, thread: threading.Thread, exit_code: int) -> bool | None:
+        """Make ``thread`` the one to run the exit sequence.
+
+        Returns:
+            ``True`` if it is, ``False`` if another thread already runs it, ``None`` if the
+            Actor is not running (in this process).
+        """
         with self._lifecycle_lock:
             if self._state == 'idle' or self._run_pid != os.getpid():
+                return None
+            if self._state == 'exiting':
                 return False
-            wait_for_other = self._state == 'exiting'
-            if not wait_for_other:
-                self._state = 'exiting'
-                self._exiting_thread = me
-                self._exit_code = exit_code
-        if wait_for_other:
-            if me is not self._exiting_thread and not me.name.startswith('actorkit-'):
-                self._stopped.wait(self._event_listeners_timeout + 1.0)
-            return False
+            self._state = 'exiting'
+            self._exiting_thread = thread
+            self._exit_code = exit_code
+            return True
+
+    def _run_exit_sequence(
+        self,
+        *,
+        exit_code: int,
+        status_message: str | None,
+        exception: BaseException | None,
+        timeout: float | timedelta | None,
+    ) -> None:
         try:
             if exception is not None:
                 logger.error('Actor failed with an exception', exc_info=exception)
             logger.info('Exiting Actor (exit code %d)', exit_code)
             if status_message is not None:
                 self.set_status_message(status_message, is_terminal=True)
-            deadline = Deadline(
-                self._event_listeners_timeout if timeout is None else _seconds(timeout)
-            )
+            seconds = self._event_listeners_timeout if timeout is None else _seconds(timeout)
+            self._exit_wait_bound = max(self._event_listeners_timeout, seconds) + 1.0
+            deadline = Deadline(seconds)
             self._events.shutdown(
                 exit_code=exit_code, status_message=status_message, deadline=deadline
             )
@@ -326,7 +353,6 @@ class Actor:
                 self._exiting_thread = None
             _process.actor_stopped(self)
             self._stopped.set()
-        return True
 
     def _should_end_process(self) -> bool:
         if in_ipython():
@@ -417,12 +443,24 @@ class Actor:
         )
 
     def _finish_on_signal(self, signum: int) -> None:
-        self._finish(
-            exit_code=128 + signum,
-            status_message='Actor was terminated by a signal',
-            exception=None,
-            timeout=None,
+        # Called by the signal handler, on the main thread, which may be stopped inside a
+        # critical section (a storage lock, the dispatcher's lock) that the exit sequence
+        # needs: the sequence runs on a thread of its own, while the handler's SystemExit
+        # unwinds the main thread and so releases what it held. __exit__, exit() and the
+        # atexit hook then wait for the sequence to end.
+        thread = threading.Thread(
+            target=functools.partial(
+                self._run_exit_sequence,
+                exit_code=128 + signum,
+                status_message='Actor was terminated by a signal',
+                exception=None,
+                timeout=None,
+            ),
+            name=f'{THREAD_PREFIX}exit-on-signal',
+            daemon=True,
         )
+        if self._claim_exit(thread, 128 + signum):
+            thread.start()
 
     def _forget_after_fork(self) -> None:
         self._lifecycle_lock = threading.RLock()

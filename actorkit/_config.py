@@ -226,10 +226,13 @@ class Configuration:
         metadata=_env('APIFY_MAX_USED_CPU_RATIO', 'CRAWLEE_MAX_USED_CPU_RATIO'),
     )
     """CPU use (0-1 of the available CPUs) above which SYSTEM_INFO says overloaded."""
-    input_secrets_private_key_file: str | None = attrs.field(
-        default=None, metadata=_env('APIFY_INPUT_SECRETS_PRIVATE_KEY_FILE')
+    input_secrets_private_key_file: Secret | None = attrs.field(
+        default=None,
+        converter=_secret_or_none,
+        metadata=_env('APIFY_INPUT_SECRETS_PRIVATE_KEY_FILE', secret=True),
     )
-    """Path of the private key that decrypts secret input fields."""
+    """The private key that decrypts secret input fields (secret): despite the variable's
+    name, the platform puts the base64-encoded PEM key itself in it, not a path."""
     input_secrets_private_key_passphrase: Secret | None = attrs.field(
         default=None,
         converter=_secret_or_none,

@@ -209,11 +209,12 @@ class EventManager:
 
     def abandon(self) -> None:
         """Forget the run without stopping anything (its threads do not exist: after fork)."""
-        with self._lock:
-            self._running = False
-            self._persist_ticker = None
-            self._sources = []
-            self._dispatcher = _fresh_dispatcher_like(self._dispatcher)
+        # A thread of the parent may have held the lock at the fork: it would never be released.
+        self._lock = threading.Lock()
+        self._running = False
+        self._persist_ticker = None
+        self._sources = []
+        self._dispatcher = _fresh_dispatcher_like(self._dispatcher)
 
 
 def _fresh_dispatcher_like(old: Dispatcher) -> Dispatcher:

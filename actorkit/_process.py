@@ -28,6 +28,9 @@ class RunningActor(Protocol):
 
     def _forget_after_fork(self) -> None: ...
 
+    @property
+    def _exiting_thread(self) -> threading.Thread | None: ...
+
 
 _lock = threading.Lock()
 _running: list[RunningActor] = []
@@ -142,15 +145,37 @@ def _restore_sigterm_handler() -> None:
     _our_sigterm_installed = False
 
 
+_deferred_signal: tuple[int, FrameType | None] | None = None
+
+
+def raise_deferred_signal() -> None:
+    """Act on a SIGTERM deferred while this thread ran an exit sequence: chain, then exit."""
+    global _deferred_signal
+    deferred, _deferred_signal = _deferred_signal, None
+    if deferred is not None and threading.current_thread() is threading.main_thread():
+        _chain_previous_and_exit(*deferred)
+
+
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:
-    actors = running_actors()
-    if actors:
-        _log.warning('SIGTERM received: running the exit sequence')
+    # The handler may have stopped the main thread inside `with _lock:` (or any other lock):
+    # copy the list without the lock, and leave the exit sequence to a thread of its own
+    # (see Actor._finish_on_signal), so nothing here waits on a lock the main thread holds.
+    actors = list(_running)
+    if any(actor._exiting_thread is threading.current_thread() for actor in actors):
+        # The main thread is in the middle of an exit sequence: raising here would cut it
+        # short. It raises SystemExit(143) itself when the sequence is done.
+        global _deferred_signal
+        _deferred_signal = (signum, frame)
+        return
     for actor in actors:
         try:
             actor._finish_on_signal(signum)
         except Exception:
             _log.exception('the exit sequence on SIGTERM failed')
+    _chain_previous_and_exit(signum, frame)
+
+
+def _chain_previous_and_exit(signum: int, frame: FrameType | None) -> None:
     previous = _previous_sigterm
     if callable(previous):
         handler: Callable[[int, FrameType | None], Any] = previous

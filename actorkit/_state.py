@@ -8,6 +8,8 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from actorkit._errors import InvalidStorageArgumentError
+
 if TYPE_CHECKING:
     from actorkit.storages._key_value_store import KeyValueStore
 
@@ -112,7 +114,13 @@ class StateSaver:
 def initial_state(stored: object, default_value: Mapping[str, Any] | None, key: str) -> State:
     """Build the State from the stored record, or from a copy of the default."""
     if stored is None:
-        return State(json.loads(json.dumps(dict(default_value or {}))))
+        try:
+            return State(json.loads(json.dumps(dict(default_value or {}))))
+        except (TypeError, ValueError) as exc:
+            raise InvalidStorageArgumentError(
+                f'the default value of state {key!r} is not JSON ({exc}), so it could never be '
+                'saved: keep only dicts, lists, str, numbers, bools and None in it'
+            ) from exc
     if not isinstance(stored, dict):
         raise TypeError(
             f'the record {key!r} holds a {type(stored).__name__}, not a dict, so it cannot be '

@@ -149,7 +149,10 @@ class StorageManager:
         key: str | None,
         kvs_name: str | None,
     ) -> State:
-        state_key = key or DEFAULT_STATE_KEY
+        from actorkit.storages._serialization import check_key  # noqa: PLC0415
+
+        # A key that can never be written would fail at every PERSIST_STATE: refuse it now.
+        state_key = check_key(DEFAULT_STATE_KEY if key is None else key)
         with self._lock:
             saver = self._savers.get((kvs_name, state_key))
             if saver is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from actorkit._errors import InvalidStorageArgumentError
@@ -289,6 +289,9 @@ class RequestQueue(Storage[RequestQueueClient]):
         *,
         forefront: bool = False,
         batch_size: int = 1000,
+        wait_time_between_batches: timedelta | None = None,
+        wait_for_all_requests_to_be_added: bool = True,
+        wait_for_all_requests_to_be_added_timeout: timedelta | None = None,
     ) -> list[ProcessedRequest]:
         """Add many requests, ``batch_size`` at a time; all are checked before any is written.
 
@@ -296,6 +299,12 @@ class RequestQueue(Storage[RequestQueueClient]):
             requests: URLs, dicts or :class:`Request` objects (see :meth:`add_request`).
             forefront: Put the requests at the front of the queue.
             batch_size: How many requests to write per batch (one lock per batch).
+            wait_time_between_batches: Accepted for the official SDK's signature; ignored,
+                since batches are written one after the other before this returns.
+            wait_for_all_requests_to_be_added: Accepted for the official SDK's signature;
+                every request is always added before this returns.
+            wait_for_all_requests_to_be_added_timeout: Accepted for the official SDK's
+                signature; ignored.
 
         Returns:
             One result per request, in the given order.

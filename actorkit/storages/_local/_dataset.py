@@ -157,7 +157,9 @@ class LocalDatasetClient:
             stat = os.stat(temp)
             os.replace(temp, self._meta_path)
         except BaseException:
-            os.unlink(temp)
+            # An interrupt may land after the replace: the temp file is gone then.
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temp)
             raise
         self._meta_signature = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
 
