@@ -114,7 +114,7 @@ class StorageManager:
         client = self.backend().open_dataset(id=id, name=name, alias=alias)
         return self._wrap(
             client,
-            lambda c: Dataset(c, open_default_key_value_store=self.open_key_value_store),
+            lambda c: Dataset(c, open_key_value_store=self.open_key_value_store),
         )
 
     def open_request_queue(

@@ -42,7 +42,11 @@ def backend(root: Path) -> Iterator[LocalStorageBackend]:
 def open_dataset(backend: LocalStorageBackend, **how: Any) -> Dataset:
     return Dataset(
         backend.open_dataset(**how),
-        open_default_key_value_store=lambda: KeyValueStore(backend.open_key_value_store()),
+        open_key_value_store=lambda **how: KeyValueStore(
+            backend.open_key_value_store(
+                id=how.get('id'), name=how.get('name'), alias=how.get('alias')
+            )
+        ),
     )
 
 

@@ -48,6 +48,10 @@ class KeyValueStoreClient(Protocol):
 
     def get_public_url(self, key: str) -> str: ...
 
+    def purge(self) -> None:
+        """Delete the contents, keeping the storage (a key-value store keeps the input)."""
+        ...
+
     def drop(self) -> None: ...
 
 
@@ -74,6 +78,10 @@ class DatasetClient(Protocol):
         clean: bool,
         skip_empty: bool,
     ) -> DatasetPage: ...
+
+    def purge(self) -> None:
+        """Delete the contents, keeping the storage (a key-value store keeps the input)."""
+        ...
 
     def drop(self) -> None: ...
 
@@ -106,6 +114,10 @@ class RequestQueueClient(Protocol):
 
     def is_finished(self) -> bool:
         """Whether every request is handled (none waiting, none in progress)."""
+        ...
+
+    def purge(self) -> None:
+        """Delete the contents, keeping the storage (a key-value store keeps the input)."""
         ...
 
     def drop(self) -> None: ...

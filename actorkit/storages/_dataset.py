@@ -76,17 +76,17 @@ class Dataset(Storage[DatasetClient]):
         self,
         client: DatasetClient,
         *,
-        open_default_key_value_store: Callable[[], KeyValueStore] | None = None,
+        open_key_value_store: Callable[..., KeyValueStore] | None = None,
     ) -> None:
         """Wrap a backend client; use ``actor.open_dataset()`` instead.
 
         Args:
             client: The backend's client of this dataset.
-            open_default_key_value_store: Opens the default key-value store, where
-                :meth:`export_to` writes when given no store.
+            open_key_value_store: Opens a key-value store as ``actor.open_key_value_store``
+                does (no argument: the default store); :meth:`export_to` writes there.
         """
         super().__init__(client)
-        self._open_default_store = open_default_key_value_store
+        self._open_store = open_key_value_store
 
     @property
     def item_count(self) -> int:
@@ -240,6 +240,8 @@ class Dataset(Storage[DatasetClient]):
         key: str,
         content_type: str = 'json',
         to_key_value_store: KeyValueStore | None = None,
+        to_kvs_id: str | None = None,
+        to_kvs_name: str | None = None,
     ) -> None:
         """Write every item into one record of a key-value store.
 
@@ -248,10 +250,14 @@ class Dataset(Storage[DatasetClient]):
             content_type: ``json`` (an array, indented by 2), ``csv`` (a header of every field
                 in first-seen order; nested values as JSON) or ``jsonl`` (one compact object per
                 line, stored as ``application/x-ndjson``).
-            to_key_value_store: The store to write to; by default the default key-value store.
+            to_key_value_store: The store to write to.
+            to_kvs_id: Or the id of the store to write to (the official SDK's argument).
+            to_kvs_name: Or the name of the store to write to (the official SDK's argument).
+                With none of the three, the default key-value store.
 
         Raises:
-            InvalidStorageArgumentError: Unknown ``content_type`` or bad key.
+            InvalidStorageArgumentError: Unknown ``content_type``, bad key, or more than one
+                target store given.
         """
         check_key(key)
         if content_type not in EXPORT_CONTENT_TYPES:
@@ -259,16 +265,50 @@ class Dataset(Storage[DatasetClient]):
                 f'unknown export content_type {content_type!r}: use one of '
                 f'{", ".join(EXPORT_CONTENT_TYPES)}'
             )
+        targets = [t for t in (to_key_value_store, to_kvs_id, to_kvs_name) if t is not None]
+        if len(targets) > 1:
+            raise InvalidStorageArgumentError(
+                'export_to takes one target store: to_key_value_store, to_kvs_id or to_kvs_name'
+            )
         store = to_key_value_store
         if store is None:
-            if self._open_default_store is None:
+            if self._open_store is None:
                 raise InvalidStorageArgumentError(
-                    'this dataset has no default key-value store to export to: pass '
-                    'to_key_value_store'
+                    'this dataset cannot open key-value stores: pass to_key_value_store'
                 )
-            store = self._open_default_store()
+            store = self._open_store(id=to_kvs_id, name=to_kvs_name)
         body, stored_type = export_items(list(self.iterate_items()), content_type)
         store.set_value(key, body, stored_type)
+
+    def list_items(
+        self,
+        *,
+        offset: int = 0,
+        limit: int | None = None,
+        desc: bool = False,
+        fields: Sequence[str] | None = None,
+        omit: Sequence[str] | None = None,
+        clean: bool = False,
+        skip_empty: bool = False,
+        skip_hidden: bool = False,
+    ) -> list[dict[str, Any]]:
+        """Return the items as a list, with the same arguments as :meth:`iterate_items`."""
+        return list(
+            self.iterate_items(
+                offset=offset,
+                limit=limit,
+                desc=desc,
+                fields=fields,
+                omit=omit,
+                clean=clean,
+                skip_empty=skip_empty,
+                skip_hidden=skip_hidden,
+            )
+        )
+
+    def purge(self) -> None:
+        """Delete every item, keeping the dataset itself (its id, name and folder)."""
+        self._client.purge()
 
     def get_metadata(self) -> DatasetMetadata:
         """Return the dataset's metadata (id, name, timestamps, item count).

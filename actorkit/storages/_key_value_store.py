@@ -17,6 +17,7 @@ from actorkit.storages._serialization import (
 )
 
 _MAX_PAGE = 1000
+_MISSING: Any = object()
 """The largest page of keys the platform returns."""
 
 
@@ -154,22 +155,77 @@ class KeyValueStore(Storage[KeyValueStoreClient]):
             exclusive_start_key=exclusive_start_key, limit=limit, prefix=prefix
         )
 
-    def iterate_keys(self, prefix: str | None = None) -> Iterator[KeyInfo]:
-        """Yield every key (with its size), in ascending order, page by page.
+    def iterate_keys(
+        self,
+        exclusive_start_key: str | None = None,
+        limit: int | None = None,
+        *,
+        prefix: str | None = None,
+    ) -> Iterator[KeyInfo]:
+        """Yield keys (with their sizes) in ascending order, fetched page by page.
 
         Args:
+            exclusive_start_key: Start after this key.
+            limit: Yield at most this many keys (``None``: all).
             prefix: Only yield keys that start with this.
 
         Yields:
             One :class:`KeyInfo` per record.
+
+        Raises:
+            ValueError: ``limit`` is negative.
         """
-        start: str | None = None
-        while True:
-            page = self.list_keys(exclusive_start_key=start, limit=_MAX_PAGE, prefix=prefix)
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)):
+            raise TypeError(f'limit must be an int or None, not {type(limit).__name__}')
+        if limit is not None and limit < 0:
+            raise ValueError(f'limit must not be negative, got {limit}: pass 0 or more, or None')
+        start = exclusive_start_key
+        remaining = limit
+        while remaining is None or remaining > 0:
+            size = _MAX_PAGE if remaining is None else min(_MAX_PAGE, remaining)
+            page = self.list_keys(exclusive_start_key=start, limit=size, prefix=prefix)
             yield from page.items
+            if remaining is not None:
+                remaining -= page.count
             if not page.is_truncated or page.next_exclusive_start_key is None:
                 return
             start = page.next_exclusive_start_key
+
+    def iterate_entries(
+        self,
+        exclusive_start_key: str | None = None,
+        limit: int | None = None,
+        *,
+        prefix: str | None = None,
+    ) -> Iterator[tuple[str, Any]]:
+        """Yield ``(key, value)`` pairs, reading each value as the iteration reaches it.
+
+        A record deleted while the iteration runs is skipped once its value is found missing.
+        Arguments are those of :meth:`iterate_keys`.
+        """
+        for info in self.iterate_keys(exclusive_start_key, limit, prefix=prefix):
+            value = self.get_value(info.key, _MISSING)
+            if value is not _MISSING:
+                yield info.key, value
+
+    def iterate_values(
+        self,
+        exclusive_start_key: str | None = None,
+        limit: int | None = None,
+        *,
+        prefix: str | None = None,
+    ) -> Iterator[Any]:
+        """Yield the values of the records; arguments are those of :meth:`iterate_keys`."""
+        for _, value in self.iterate_entries(exclusive_start_key, limit, prefix=prefix):
+            yield value
+
+    def __iter__(self) -> Iterator[str]:
+        """Iterate over the keys, as iterating a dict does."""
+        return (info.key for info in self.iterate_keys())
+
+    def purge(self) -> None:
+        """Delete every record except the Actor input, keeping the store itself."""
+        self._client.purge()
 
     def get_public_url(self, key: str) -> str:
         """Return a URL of the record under ``key`` (a ``file://`` URL locally).

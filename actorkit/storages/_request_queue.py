@@ -252,6 +252,10 @@ class RequestQueue(Storage[RequestQueueClient]):
         """Return the queue's metadata, with its request counts."""
         return self._client.get_metadata()
 
+    def purge(self) -> None:
+        """Delete every request, keeping the queue itself (its id, name and folder)."""
+        self._client.purge()
+
     def get_handled_count(self) -> int:
         """Return how many requests are handled."""
         return self._client.get_metadata().handled_request_count
