@@ -44,7 +44,7 @@ class StorageManager:
         self._lock = threading.RLock()
         self._backend: StorageBackend | None = None
         self._opened: dict[int, Any] = {}
-        self._savers: dict[tuple[str | None, str], StateSaver] = {}
+        self._savers: dict[tuple[str, str], StateSaver] = {}
         self._closed = False
 
     @property
@@ -100,7 +100,9 @@ class StorageManager:
 
         _check_open_args(id, name, alias)
         client = self.backend().open_key_value_store(id=id, name=name, alias=alias)
-        return self._wrap(client, KeyValueStore)
+        return self._wrap(
+            client, lambda c: KeyValueStore(c, auto_saved_values=self.auto_saved_value)
+        )
 
     def open_dataset(
         self,
@@ -149,21 +151,29 @@ class StorageManager:
         key: str | None,
         kvs_name: str | None,
     ) -> State:
+        store = self.open_key_value_store(name=kvs_name)
+        return self.auto_saved_value(
+            store, DEFAULT_STATE_KEY if key is None else key, default_value
+        )
+
+    def auto_saved_value(
+        self, store: KeyValueStore, key: str, default_value: Mapping[str, Any] | None
+    ) -> State:
+        """The State kept in ``key`` of ``store``: one per record, saved on PERSIST_STATE."""
         from actorkit.storages._serialization import check_key  # noqa: PLC0415
 
         # A key that can never be written would fail at every PERSIST_STATE: refuse it now.
-        state_key = check_key(DEFAULT_STATE_KEY if key is None else key)
+        state_key = check_key(key)
         with self._lock:
-            saver = self._savers.get((kvs_name, state_key))
+            saver = self._savers.get((store.id, state_key))
             if saver is not None:
                 return saver.state
-            store = self.open_key_value_store(name=kvs_name)
             stored = store.get_value(state_key)
             state = initial_state(stored, default_value, state_key)
             saver = StateSaver(state, state_key, lambda: store)
             if stored is not None:
                 saver.mark_loaded()
-            self._savers[(kvs_name, state_key)] = saver
+            self._savers[(store.id, state_key)] = saver
             return state
 
     def persist_states(self) -> None:

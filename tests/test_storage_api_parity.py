@@ -88,3 +88,15 @@ def test_export_to_a_store_named_or_given_by_id(running: Actor) -> None:
     assert [json.loads(line) for line in lines.splitlines()] == [{'a': 1}, {'a': 2}]
     with pytest.raises(InvalidStorageArgumentError, match='one target store'):
         dataset.export_to('X', 'json', to_key_value_store=exports, to_kvs_name='exports')
+
+
+def test_get_auto_saved_value_is_use_state_for_that_store(running: Actor, tmp_path: Path) -> None:
+    """get_auto_saved_value returns the same dict as use_state and saves it at exit."""
+    store = running.open_key_value_store(name='progress')
+    state = store.get_auto_saved_value('CRAWL', {'pages': 0})
+    assert running.use_state(key='CRAWL', kvs_name='progress') is state
+    assert store.get_auto_saved_value('CRAWL') is state
+    state['pages'] = 7
+    running.exit()
+    saved = tmp_path / 'storage' / 'key_value_stores' / 'progress' / 'CRAWL'
+    assert json.loads(saved.read_text()) == {'pages': 7}

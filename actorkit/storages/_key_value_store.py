@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
-from actorkit._errors import InvalidStorageArgumentError
+from actorkit._errors import ActorStateError, InvalidStorageArgumentError
 from actorkit.storages._backend import KeyValueStoreClient
 from actorkit.storages._base import Storage
 from actorkit.storages._models import KeyInfo, KeyListPage, KeyValueStoreMetadata
@@ -15,6 +15,9 @@ from actorkit.storages._serialization import (
     deserialize_value,
     serialize_value,
 )
+
+if TYPE_CHECKING:
+    from actorkit._state import State
 
 _MAX_PAGE = 1000
 _MISSING: Any = object()
@@ -39,13 +42,22 @@ class KeyValueStore(Storage[KeyValueStoreClient]):
     official SDK stored locally under other keys stay reachable.
     """
 
-    def __init__(self, client: KeyValueStoreClient) -> None:
+    def __init__(
+        self,
+        client: KeyValueStoreClient,
+        *,
+        auto_saved_values: Callable[[KeyValueStore, str, Mapping[str, Any] | None], State]
+        | None = None,
+    ) -> None:
         """Wrap a backend client; use ``actor.open_key_value_store()`` instead.
 
         Args:
             client: The backend's client of this store.
+            auto_saved_values: The run's keeper of auto-saved values (``use_state``), which
+                :meth:`get_auto_saved_value` hands out.
         """
         super().__init__(client)
+        self._auto_saved_values = auto_saved_values
 
     def get_value(self, key: str, default_value: Any = None) -> Any:
         """Return the value stored under ``key``, or ``default_value`` if there is none.
@@ -222,6 +234,24 @@ class KeyValueStore(Storage[KeyValueStoreClient]):
     def __iter__(self) -> Iterator[str]:
         """Iterate over the keys, as iterating a dict does."""
         return (info.key for info in self.iterate_keys())
+
+    def get_auto_saved_value(
+        self, key: str, default_value: Mapping[str, Any] | None = None
+    ) -> State:
+        """Return a dict kept in ``key`` and saved on every PERSIST_STATE and at exit.
+
+        The same as ``actor.use_state(default_value, key)`` for this store: one dict per record,
+        loaded from it (or a copy of ``default_value``), saved as a consistent snapshot.
+
+        Raises:
+            ActorStateError: The store was not opened through a running Actor.
+        """
+        if self._auto_saved_values is None:
+            raise ActorStateError(
+                'auto-saved values need a running Actor: open the store with '
+                'actor.open_key_value_store()'
+            )
+        return self._auto_saved_values(self, key, default_value)
 
     def purge(self) -> None:
         """Delete every record except the Actor input, keeping the store itself."""
