@@ -10,12 +10,14 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from actorkit._errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from decimal import Decimal
 
 
 class Secret(str):
@@ -277,7 +279,6 @@ class Configuration:
                 never showing a secret value.
         """
         env = os.environ if environ is None else environ
-        attrs.resolve_types(cls)
         values: dict[str, Any] = {}
         problems: list[str] = []
         for field in attrs.fields(cls):
@@ -289,7 +290,7 @@ class Configuration:
             try:
                 # A plain string needs no structuring: skipping the converter for it keeps
                 # cattrs (a costly import) off the start-up of runs that set only such values.
-                value = raw if field.type in _PLAIN_STR else _converter().structure(raw, field.type)
+                value = raw if field.type in _PLAIN_STR else _structure(cls, field, raw)
                 if field.converter is not None:
                     value = field.converter(value)
             except (ValueError, TypeError, cattrs_errors()) as exc:
@@ -308,10 +309,16 @@ class Configuration:
 _PLAIN_STR: tuple[object, ...] = (str, str | None, 'str', 'str | None')
 
 
-def _converter() -> Any:
+def _structure(cls: type[Configuration], field: attrs.Attribute[Any], raw: str) -> Any:
+    from decimal import Decimal  # noqa: PLC0415 (only when a money value is set)
+
     from actorkit._convert import converter  # noqa: PLC0415 (cattrs loads on first use)
 
-    return converter
+    # Field types are strings until resolved (``from __future__ import annotations``); they
+    # are resolved on the first typed value, which also updates ``field`` in place.
+    attrs.resolve_types(cls, localns={'Decimal': Decimal})
+    target: Any = field.type
+    return converter.structure(raw, target)
 
 
 def cattrs_errors() -> type[Exception]:

@@ -23,7 +23,7 @@ from actorkit.storages._local._request_queue import (
     LocalRequestQueueClient,
     dump_json_fast,
 )
-from actorkit.storages._models import ProcessedRequest, Request
+from actorkit.storages._request_models import ProcessedRequest, Request
 from actorkit.storages._request_queue import RequestQueue
 from actorkit.storages._urls import compute_unique_key, normalize_url
 

@@ -12,31 +12,24 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from actorkit.storages._dataset import Dataset
+    from actorkit.storages._dataset_models import DatasetMetadata, DatasetPage
     from actorkit.storages._key_value_store import KeyValueStore
-    from actorkit.storages._models import (
-        DatasetMetadata,
-        DatasetPage,
-        KeyInfo,
-        KeyListPage,
-        KeyValueStoreMetadata,
-        ProcessedRequest,
-        Request,
-        RequestQueueMetadata,
-    )
+    from actorkit.storages._kvs_models import KeyInfo, KeyListPage, KeyValueStoreMetadata
+    from actorkit.storages._request_models import ProcessedRequest, Request, RequestQueueMetadata
     from actorkit.storages._request_queue import RequestQueue
 
 _HOMES = {
     'Dataset': '_dataset',
-    'DatasetMetadata': '_models',
-    'DatasetPage': '_models',
-    'KeyInfo': '_models',
-    'KeyListPage': '_models',
+    'DatasetMetadata': '_dataset_models',
+    'DatasetPage': '_dataset_models',
+    'KeyInfo': '_kvs_models',
+    'KeyListPage': '_kvs_models',
     'KeyValueStore': '_key_value_store',
-    'KeyValueStoreMetadata': '_models',
-    'ProcessedRequest': '_models',
-    'Request': '_models',
+    'KeyValueStoreMetadata': '_kvs_models',
+    'ProcessedRequest': '_request_models',
+    'Request': '_request_models',
     'RequestQueue': '_request_queue',
-    'RequestQueueMetadata': '_models',
+    'RequestQueueMetadata': '_request_models',
 }
 
 __all__ = [

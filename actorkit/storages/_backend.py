@@ -9,17 +9,12 @@ API client. Every method is blocking and must be safe to call from any thread.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from actorkit.storages._models import (
-    DatasetMetadata,
-    DatasetPage,
-    KeyListPage,
-    KeyValueStoreMetadata,
-    ProcessedRequest,
-    Request,
-    RequestQueueMetadata,
-)
+if TYPE_CHECKING:
+    from actorkit.storages._dataset_models import DatasetMetadata, DatasetPage
+    from actorkit.storages._kvs_models import KeyListPage, KeyValueStoreMetadata
+    from actorkit.storages._request_models import ProcessedRequest, Request, RequestQueueMetadata
 
 
 class KeyValueStoreClient(Protocol):

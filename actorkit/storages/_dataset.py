@@ -10,7 +10,7 @@ import attrs
 from actorkit._errors import InvalidStorageArgumentError
 from actorkit.storages._backend import DatasetClient
 from actorkit.storages._base import Storage
-from actorkit.storages._models import DatasetMetadata, DatasetPage
+from actorkit.storages._dataset_models import DatasetMetadata, DatasetPage
 from actorkit.storages._serialization import EXPORT_CONTENT_TYPES, check_key, export_items
 
 if TYPE_CHECKING:

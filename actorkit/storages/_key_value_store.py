@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from actorkit._errors import ActorStateError, InvalidStorageArgumentError
 from actorkit.storages._backend import KeyValueStoreClient
 from actorkit.storages._base import Storage
-from actorkit.storages._models import KeyInfo, KeyListPage, KeyValueStoreMetadata
+from actorkit.storages._kvs_models import KeyInfo, KeyListPage, KeyValueStoreMetadata
 from actorkit.storages._serialization import (
     check_key,
     check_read_key,

@@ -11,7 +11,7 @@ from typing import Any
 from actorkit._errors import InvalidStorageArgumentError
 from actorkit.storages._backend import RequestQueueClient
 from actorkit.storages._base import Storage
-from actorkit.storages._models import (
+from actorkit.storages._request_models import (
     ProcessedRequest,
     Request,
     RequestQueueMetadata,

@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from actorkit._errors import StorageError
+from actorkit.storages._dataset_models import DatasetMetadata, DatasetPage
 from actorkit.storages._local._fs import (
     METADATA_FILE,
     StorageLock,
@@ -51,7 +52,6 @@ from actorkit.storages._local._fs import (
     remove_stale_temp_files,
     write_temp_file,
 )
-from actorkit.storages._models import DatasetMetadata, DatasetPage
 from actorkit.storages._serialization import filter_items, serialize_items
 
 _ITEM_NAME = re.compile(r'[0-9]+\.json')

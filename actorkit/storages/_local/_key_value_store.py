@@ -56,6 +56,7 @@ from typing import Any, NamedTuple
 from urllib.parse import quote, unquote
 
 from actorkit._errors import InvalidStorageArgumentError, StorageError
+from actorkit.storages._kvs_models import KeyInfo, KeyListPage, KeyValueStoreMetadata
 from actorkit.storages._local._fs import (
     METADATA_FILE,
     TEMP_PREFIX,
@@ -69,7 +70,6 @@ from actorkit.storages._local._fs import (
     replace_file,
     write_temp_file,
 )
-from actorkit.storages._models import KeyInfo, KeyListPage, KeyValueStoreMetadata
 from actorkit.storages._serialization import (
     body_fits_content_type,
     content_type_for_extension,

@@ -70,7 +70,7 @@ from actorkit.storages._local._fs import (
     remove_stale_temp_files,
     replace_file,
 )
-from actorkit.storages._models import (
+from actorkit.storages._request_models import (
     ProcessedRequest,
     Request,
     RequestQueueMetadata,

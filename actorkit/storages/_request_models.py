@@ -1,4 +1,4 @@
-"""Value objects shared by the storage classes and every storage backend."""
+"""Value objects of request queues, shared by the public class and every backend."""
 
 from __future__ import annotations
 
@@ -7,40 +7,6 @@ from datetime import datetime
 from typing import Any
 
 import attrs
-
-
-@attrs.frozen(kw_only=True)
-class KeyValueStoreMetadata:
-    """What a key-value store says about itself."""
-
-    id: str
-    """The storage id (17 random alphanumerics locally)."""
-    name: str | None
-    """The global name, or ``None`` for the default and alias stores."""
-    created_at: datetime
-    """When the store was created (timezone-aware, UTC)."""
-    modified_at: datetime
-    """When a record was last written or deleted."""
-    accessed_at: datetime
-    """When the store was last opened or read, as far as the backend records it."""
-
-
-@attrs.frozen(kw_only=True)
-class DatasetMetadata:
-    """What a dataset says about itself."""
-
-    id: str
-    """The storage id."""
-    name: str | None
-    """The global name, or ``None`` for the default and alias datasets."""
-    created_at: datetime
-    """When the dataset was created (timezone-aware, UTC)."""
-    modified_at: datetime
-    """When items were last pushed."""
-    accessed_at: datetime
-    """When the dataset was last opened or read, as far as the backend records it."""
-    item_count: int
-    """How many items the dataset holds."""
 
 
 @attrs.frozen(kw_only=True)
@@ -65,52 +31,6 @@ class RequestQueueMetadata:
     """How many requests are not handled yet (in progress ones included)."""
     total_request_count: int
     """How many distinct requests the queue holds."""
-
-
-@attrs.frozen(kw_only=True)
-class KeyInfo:
-    """One key of a key-value store listing."""
-
-    key: str
-    """The record key."""
-    size: int
-    """The size of the stored value in bytes."""
-
-
-@attrs.frozen(kw_only=True)
-class KeyListPage:
-    """One page of keys from :meth:`KeyValueStore.list_keys`."""
-
-    items: tuple[KeyInfo, ...]
-    """The keys of this page, in ascending key order."""
-    count: int
-    """How many keys this page holds."""
-    limit: int
-    """The page size that was asked for."""
-    is_truncated: bool
-    """Whether more keys follow this page."""
-    exclusive_start_key: str | None
-    """The key this page started after, if any."""
-    next_exclusive_start_key: str | None
-    """The key to pass to get the next page, or ``None`` on the last page."""
-
-
-@attrs.frozen(kw_only=True)
-class DatasetPage:
-    """One page of dataset items from :meth:`Dataset.get_data`."""
-
-    items: list[dict[str, Any]]
-    """The items of this page."""
-    offset: int
-    """How many items were skipped before this page."""
-    limit: int | None
-    """The page size that was asked for (``None``: no limit)."""
-    count: int
-    """How many items this page holds."""
-    total: int
-    """How many items the dataset holds in all."""
-    desc: bool
-    """Whether the items are in reverse order (newest first)."""
 
 
 @attrs.frozen(kw_only=True)
