@@ -213,3 +213,19 @@ def test_sigterm_during_exit_lets_the_sequence_finish_then_exits_143(tmp_path: P
     assert 'NOT REACHED' not in result.stdout
     assert 'did not finish' not in result.stderr
     assert 'Traceback' not in result.stderr
+
+
+def test_non_str_dict_keys_are_refused_and_nothing_is_written(
+    make_actor: Callable[..., Actor], tmp_path: Path
+) -> None:
+    """An item or record with a non-str dict key is refused instead of silently stringified."""
+    actor = make_actor()
+    actor.init()
+    with pytest.raises(InvalidStorageArgumentError, match=r'key of type int \(1\)'):
+        actor.push_data([{'ok': True}, {'nested': {1: 'a'}}])
+    with pytest.raises(InvalidStorageArgumentError, match='key of type tuple'):
+        actor.set_value('RECORD', {'a': [{(1, 2): 'x'}]})
+    dataset = tmp_path / 'storage' / 'datasets' / 'default'
+    assert not list(dataset.glob('0*.json'))
+    assert not (tmp_path / 'storage' / 'key_value_stores' / 'default' / 'RECORD').exists()
+    actor.exit()

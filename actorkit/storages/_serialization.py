@@ -183,12 +183,38 @@ def pretty_json(value: Any) -> str:
     try:
         _encode(value, parts, '\n')
     except (_Fallback, RecursionError):
+        _reject_non_str_keys(value)
         return json.dumps(value, indent=2, ensure_ascii=False, allow_nan=False, default=_reject)
     return ''.join(parts)
 
 
+def _reject_non_str_keys(value: Any, depth: int = 0) -> None:
+    """Refuse dict keys that are not str: json.dumps would silently turn ``1`` into ``"1"``.
+
+    Only the slow path calls this (the fast encoder already refuses such keys), so the common
+    case pays nothing for it.
+    """
+    if depth > 500:  # a cycle or absurd nesting: json.dumps reports it
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise TypeError(
+                    f'a dict key of type {type(key).__name__} ({_short_repr(key)}) is not a str; '
+                    'JSON object keys must be strings, so convert the key (e.g. str(key))'
+                )
+            _reject_non_str_keys(item, depth + 1)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            _reject_non_str_keys(item, depth + 1)
+
+
 def compact_json(value: Any) -> str:
-    """Serialize as compact JSON (no spaces), non-ASCII kept; strict like :func:`pretty_json`."""
+    """Serialize as compact JSON (no spaces), non-ASCII kept.
+
+    Strict about values like :func:`pretty_json`, but it does not look for non-str dict keys:
+    it serves data that was checked when it was written (exports, size checks).
+    """
     return json.dumps(
         value, ensure_ascii=False, allow_nan=False, separators=(',', ':'), default=_reject
     )
