@@ -100,3 +100,22 @@ def test_get_auto_saved_value_is_use_state_for_that_store(running: Actor, tmp_pa
     running.exit()
     saved = tmp_path / 'storage' / 'key_value_stores' / 'progress' / 'CRAWL'
     assert json.loads(saved.read_text()) == {'pages': 7}
+
+
+def test_request_headers_are_stored_as_crawlee_stores_them(running: Actor, tmp_path: Path) -> None:
+    """Header names are lower-cased, stripped and sorted, as the official SDK writes them."""
+    from actorkit.storages import Request
+
+    queue = running.open_request_queue()
+    added = queue.add_request(
+        {'url': 'https://example.com/a', 'headers': {'X-Token ': ' t ', 'Accept': 'text/html'}}
+    )
+    queue.add_request(Request.from_url('https://example.com/b', headers={'B': '1', 'A': '2'}))
+    folder = tmp_path / 'storage' / 'request_queues' / 'default'
+    files = {p.name: json.loads(p.read_text()) for p in folder.glob('*.json') if p.name[0] != '_'}
+    headers = [body['headers'] for body in files.values()]
+    assert {'accept': 'text/html', 'x-token': 't'} in headers
+    assert {'a': '2', 'b': '1'} in headers
+    stored = queue.get_request(added.id)
+    assert stored is not None
+    assert list(stored.headers) == ['accept', 'x-token']

@@ -47,6 +47,11 @@ class ProcessedRequest:
     """Whether that request was already handled."""
 
 
+def normalize_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """Lower-case and strip header names, strip values, sort by name: as crawlee stores them."""
+    return dict(sorted((name.strip().lower(), value.strip()) for name, value in headers.items()))
+
+
 def request_id_from_unique_key(unique_key: str) -> str:
     """Return the platform's request id for a unique key.
 
@@ -144,6 +149,6 @@ class Request:
             id=request_id_from_unique_key(unique_key),
             method=method.upper(),
             payload=payload,
-            headers=dict(headers or {}),
+            headers=normalize_headers(headers or {}),
             user_data=dict(user_data or {}),
         )

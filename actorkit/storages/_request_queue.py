@@ -15,6 +15,7 @@ from actorkit.storages._request_models import (
     ProcessedRequest,
     Request,
     RequestQueueMetadata,
+    normalize_headers,
     request_id_from_unique_key,
 )
 from actorkit.storages._urls import compute_unique_key, validate_url
@@ -84,7 +85,7 @@ def _check_headers(value: object, what: str) -> dict[str, str]:
     for key, header in value.items():
         _check_text(key, f'{what} key {key!r}')
         _check_text(header, f'{what}[{key!r}]')
-    return dict(value)
+    return normalize_headers(value)
 
 
 def _check_user_data(value: object, what: str) -> dict[str, Any]:
@@ -127,7 +128,7 @@ def check_request(request: Request, where: str = 'request') -> Request:
             f'{", ".join(HTTP_METHODS)}'
         )
     _check_text(request.payload, f'{where}.payload', optional=True)
-    _check_headers(request.headers, f'{where}.headers')
+    request.headers = _check_headers(request.headers, f'{where}.headers')
     _check_user_data(request.user_data, f'{where}.user_data')
     _check_retry_count(request.retry_count, f'{where}.retry_count')
     _check_bool(request.no_retry, f'{where}.no_retry')
