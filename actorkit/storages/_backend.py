@@ -72,6 +72,7 @@ class DatasetClient(Protocol):
         omit: Sequence[str] | None,
         clean: bool,
         skip_empty: bool,
+        skip_hidden: bool,
     ) -> DatasetPage: ...
 
     def purge(self) -> None:

@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-import attrs
-
 from actorkit._errors import InvalidStorageArgumentError
 from actorkit.storages._backend import DatasetClient
 from actorkit.storages._base import Storage
@@ -45,10 +43,6 @@ def _field_list(value: object, label: str) -> list[str] | None:
                 f'{label} must hold field names (str), but holds {name!r}'
             )
     return names
-
-
-def _without_hidden(item: dict[str, Any]) -> dict[str, Any]:
-    return {name: value for name, value in item.items() if not name.startswith('#')}
 
 
 def _as_items(item_or_items: object) -> list[Any]:
@@ -158,7 +152,7 @@ class Dataset(Storage[DatasetClient]):
         """
         _check_count(offset, 'offset', optional=False)
         _check_count(limit, 'limit', optional=True)
-        page = self._client.get_items(
+        return self._client.get_items(
             offset=offset,
             limit=limit,
             desc=bool(desc),
@@ -166,13 +160,8 @@ class Dataset(Storage[DatasetClient]):
             omit=_field_list(omit, 'omit'),
             clean=bool(clean),
             skip_empty=bool(skip_empty),
+            skip_hidden=bool(skip_hidden),
         )
-        if skip_hidden and not clean:
-            items = [_without_hidden(item) for item in page.items]
-            if skip_empty:
-                items = [item for item in items if item]
-            page = attrs.evolve(page, items=items, count=len(items))
-        return page
 
     def iterate_items(
         self,
@@ -213,13 +202,8 @@ class Dataset(Storage[DatasetClient]):
             'omit': _field_list(omit, 'omit'),
             'clean': bool(clean),
             'skip_empty': bool(skip_empty),
+            'skip_hidden': bool(skip_hidden),
         }
-        if skip_hidden and not clean:
-            for item in self.iterate_items(offset=offset, limit=limit, **options):
-                item = _without_hidden(item)  # noqa: PLW2901
-                if item or not skip_empty:
-                    yield item
-            return
         iterate = getattr(self._client, 'iterate_items', None)
         if iterate is not None:  # the local client reads lazily from one folder listing
             yield from iterate(offset=offset, limit=limit, **options)

@@ -511,6 +511,7 @@ def filter_items(
     omit: Sequence[str] | None,
     clean: bool,
     skip_empty: bool,
+    skip_hidden: bool = False,
 ) -> Iterable[dict[str, Any]]:
     """Filter items as the platform's dataset API does.
 
@@ -518,10 +519,15 @@ def filter_items(
     nothing is left of it after the field filters.
     """
     skip_empty = skip_empty or clean
+    skip_hidden = skip_hidden or clean
     omitted = frozenset(omit) if omit else None
-    plain = fields is None and not omitted and not clean
+    plain = fields is None and not omitted and not skip_hidden
     for item in items:
-        kept = item if plain else filter_item(item, fields=fields, omit=omitted, skip_hidden=clean)
+        kept = (
+            item
+            if plain
+            else filter_item(item, fields=fields, omit=omitted, skip_hidden=skip_hidden)
+        )
         if skip_empty and not kept:
             continue
         yield kept

@@ -339,6 +339,7 @@ class LocalDatasetClient:
         omit: Sequence[str] | None,
         clean: bool,
         skip_empty: bool,
+        skip_hidden: bool = False,
     ) -> DatasetPage:
         """Return a page of items: ``offset`` and ``limit`` count items before filtering.
 
@@ -348,7 +349,12 @@ class LocalDatasetClient:
         names, total = self._select(offset, limit, desc)
         items = list(
             filter_items(
-                self._read_all(names), fields=fields, omit=omit, clean=clean, skip_empty=skip_empty
+                self._read_all(names),
+                fields=fields,
+                omit=omit,
+                clean=clean,
+                skip_empty=skip_empty,
+                skip_hidden=skip_hidden,
             )
         )
         return DatasetPage(
@@ -365,6 +371,7 @@ class LocalDatasetClient:
         omit: Sequence[str] | None,
         clean: bool,
         skip_empty: bool,
+        skip_hidden: bool = False,
     ) -> Iterator[dict[str, Any]]:
         """Yield items lazily from one listing of the folder (cheaper than paging).
 
@@ -374,7 +381,12 @@ class LocalDatasetClient:
         self._check_usable()
         names, _ = self._select(offset, limit, desc)
         yield from filter_items(
-            self._read_all(names), fields=fields, omit=omit, clean=clean, skip_empty=skip_empty
+            self._read_all(names),
+            fields=fields,
+            omit=omit,
+            clean=clean,
+            skip_empty=skip_empty,
+            skip_hidden=skip_hidden,
         )
 
 
