@@ -44,7 +44,6 @@ import hashlib
 import heapq
 import json
 import logging
-import math
 import os
 import secrets
 import shutil
@@ -52,7 +51,6 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Iterable, Sequence
-from json.encoder import encode_basestring
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +74,7 @@ from actorkit.storages._request_models import (
     RequestQueueMetadata,
     request_id_from_unique_key,
 )
+from actorkit.storages._serialization import pretty_json
 
 logger = logging.getLogger('actorkit.storages')
 
@@ -116,60 +115,13 @@ def request_to_json(request: Request) -> dict[str, Any]:
     }
 
 
-class _NotPlainJsonError(Exception):
-    """A value :func:`_format_json` leaves to the ``json`` module."""
-
-
-def _format_json(value: Any, indent: str) -> str:
-    kind = type(value)
-    if kind is str:
-        return encode_basestring(value)
-    if value is None:
-        return 'null'
-    if value is True:
-        return 'true'
-    if value is False:
-        return 'false'
-    if kind is int:
-        return int.__repr__(value)
-    if kind is float and math.isfinite(value):
-        return float.__repr__(value)
-    if kind is dict:
-        if not value:
-            return '{}'
-        inner = indent + '  '
-        items = []
-        for key, item in value.items():
-            if type(key) is not str:
-                raise _NotPlainJsonError
-            items.append(f'{inner}{encode_basestring(key)}: {_format_json(item, inner)}')
-        return '{\n' + ',\n'.join(items) + '\n' + indent + '}'
-    if kind is list:
-        if not value:
-            return '[]'
-        inner = indent + '  '
-        return (
-            '[\n'
-            + ',\n'.join(inner + _format_json(item, inner) for item in value)
-            + '\n'
-            + indent
-            + ']'
-        )
-    raise _NotPlainJsonError
-
-
 def dump_json_fast(value: Any) -> bytes:
-    """Serialize JSON exactly as ``_fs.dump_json`` does (indent 2), about 3 times faster.
+    """Serialize JSON exactly as ``json.dumps(indent=2, ensure_ascii=False)`` does, but faster.
 
-    The ``json`` module's indenting encoder is pure Python; request files and the metadata are
-    written on every operation, so plain values (dict, list, str, int, finite float, bool,
-    None) are formatted here and anything else is left to ``json.dumps``.
+    Request files and the metadata are written on every operation; the shared fast encoder
+    serves them, leniently (the values were checked when the requests were added).
     """
-    try:
-        text = _format_json(value, '')
-    except _NotPlainJsonError:
-        text = json.dumps(value, indent=2, ensure_ascii=False)
-    return text.encode('utf-8')
+    return pretty_json(value, strict=False).encode('utf-8')
 
 
 def _field(data: dict[str, Any], snake: str, camel: str, default: Any = None) -> Any:
