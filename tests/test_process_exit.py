@@ -266,9 +266,26 @@ def test_abort_with_interrupt_on_abort_interrupts_a_blocked_main_thread(tmp_path
             actor.on(Event.PERSIST_STATE, on_persist)
             actor.on(Event.EXIT, on_exit)
             started = time.monotonic()
+            main = threading.main_thread()
+
+            def emit_once_main_is_blocked():
+                # A signal that lands just before the main thread enters its wait is only seen
+                # when the wait ends: emit once the main thread is inside Event.wait.
+                # Blocked = seen inside a wait at the same instruction twice in a row.
+                deadline = time.monotonic() + 10
+                last = None
+                while time.monotonic() < deadline:
+                    frame = sys._current_frames().get(main.ident)
+                    here = frame and (frame.f_code.co_name, frame.f_lasti)
+                    if here and here[0] == 'wait' and here == last:
+                        break
+                    last = here
+                    time.sleep(0.01)
+                emit(Event.ABORTING)
+
             try:
                 with actor:
-                    threading.Thread(target=emit, args=(Event.ABORTING,)).start()
+                    threading.Thread(target=emit_once_main_is_blocked).start()
                     threading.Event().wait(15)
                     print('NOT INTERRUPTED')
             finally:
