@@ -16,7 +16,8 @@ from actorkit._errors import (
     StorageLimitError,
     StorageNotFoundError,
 )
-from actorkit._events import (
+from actorkit._version import __version__
+from actorkit.events._models import (
     AbortingData,
     Event,
     EventData,
@@ -25,7 +26,6 @@ from actorkit._events import (
     PersistStateData,
     SystemInfoData,
 )
-from actorkit._version import __version__
 
 actor = Actor()
 """The default Actor of the process."""

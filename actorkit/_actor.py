@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from actorkit import _process
 from actorkit._config import Configuration
 from actorkit._errors import ActorStateError
-from actorkit._event_manager import EventManager, EventSource, LocalSystemInfoSource
-from actorkit._events import Event
 from actorkit._logging import configure_logging, logger
 from actorkit._storage_manager import StorageManager
 from actorkit._threads import THREAD_PREFIX, Deadline
 from actorkit._version import __version__
+from actorkit.events._manager import EventManager, EventSource, LocalSystemInfoSource
+from actorkit.events._models import Event
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from actorkit._events import SystemInfoData
+from actorkit.events._models import SystemInfoData
 
 
 class SystemInfoSampler:

@@ -17,16 +17,16 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Protocol
 
-from actorkit._dispatch import Dispatcher
-from actorkit._events import (
+from actorkit._threads import Deadline, Ticker, join_all
+from actorkit.events._dispatch import Dispatcher
+from actorkit.events._models import (
     PAYLOAD_TYPES,
     Event,
     EventData,
     ExitData,
     PersistStateData,
 )
-from actorkit._system_info import SystemInfoSampler
-from actorkit._threads import Deadline, Ticker, join_all
+from actorkit.events._system_info import SystemInfoSampler
 
 _log = logging.getLogger('actorkit.events')
 

@@ -22,7 +22,8 @@ from datetime import datetime, timezone
 
 from actorkit._actor import Actor
 from actorkit._errors import ActorStateError
-from actorkit._events import (
+from actorkit._threads import Deadline
+from actorkit.events._models import (
     PAYLOAD_TYPES,
     AbortingData,
     Event,
@@ -31,7 +32,6 @@ from actorkit._events import (
     PersistStateData,
     SystemInfoData,
 )
-from actorkit._threads import Deadline
 
 __all__ = ['default_payload', 'emit', 'wait_for_listeners']
 

@@ -16,8 +16,8 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from actorkit._events import Event, EventData
 from actorkit._threads import Deadline, join_all, start_thread
+from actorkit.events._models import Event, EventData
 
 _log = logging.getLogger('actorkit.events')
 
