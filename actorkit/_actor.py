@@ -6,7 +6,6 @@ import functools
 import inspect
 import logging
 import os
-import sys
 import threading
 from collections.abc import Callable
 from datetime import timedelta
@@ -14,9 +13,11 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from actorkit import _process
+from actorkit._actor_storage import ActorStorageMethods
 from actorkit._config import Configuration
 from actorkit._errors import ActorStateError
 from actorkit._logging import configure_logging, logger
+from actorkit._status import StatusMessages
 from actorkit._storage_manager import StorageManager
 from actorkit._threads import THREAD_PREFIX, Deadline
 from actorkit._version import __version__
@@ -24,12 +25,7 @@ from actorkit.events._manager import EventManager, EventSource, LocalSystemInfoS
 from actorkit.events._models import Event
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
-
-    from actorkit._state import State
-    from actorkit.storages._dataset import Dataset
-    from actorkit.storages._key_value_store import KeyValueStore
-    from actorkit.storages._request_queue import RequestQueue
+    pass
 
 _T = TypeVar('_T')
 _Callback = TypeVar('_Callback', bound=Callable[..., Any])
@@ -38,21 +34,6 @@ EXIT_CODE_USER_FUNCTION_THREW = 91
 """The exit code of a run whose main code raised an exception (as the official SDK uses)."""
 
 _State = Literal['idle', 'running', 'exiting']
-
-
-def in_ipython() -> bool:
-    """Whether the code runs under IPython or Jupyter (never ends the process there)."""
-    if 'IPython' not in sys.modules:
-        return False
-    try:
-        from IPython import get_ipython  # noqa: PLC0415
-    except ImportError:
-        return False
-    return get_ipython() is not None
-
-
-def _under_pytest() -> bool:
-    return 'pytest' in sys.modules or '_pytest' in sys.modules
 
 
 def _seconds(value: float | timedelta) -> float:
@@ -67,7 +48,7 @@ def _exit_code_of(exc: SystemExit) -> int:
     return 1
 
 
-class Actor:
+class Actor(ActorStorageMethods):
     """An Actor run: the lifecycle, events, status and (later) storages of one program.
 
     ``actorkit.actor`` is the default instance; build others with ``Actor(...)`` for tests and
@@ -120,8 +101,7 @@ class Actor:
         self._stopped = threading.Event()
         self._stopped.set()
         self._events = EventManager()
-        self._status_lock = threading.Lock()
-        self._status: tuple[str, bool] | None = None
+        self._status = StatusMessages()
         self._exit_code: int | None = None
         self._exiting_thread: threading.Thread | None = None
         self._storages: StorageManager | None = None
@@ -183,7 +163,7 @@ class Actor:
         """
         with self._lifecycle_lock:
             if self._state != 'idle' and self._run_pid == os.getpid():
-                if not in_ipython():
+                if not _process.in_ipython():
                     raise ActorStateError(
                         'actor.init() was called while the Actor is already running: call '
                         'actor.exit() first, or use one `with actor:` block per run'
@@ -200,7 +180,7 @@ class Actor:
                 else self._interrupt_on_abort
             )
             self._exit_code = None
-            self._status = None
+            self._status.start_run()
             self._stopped.clear()
             self._storages = StorageManager(config)
             self._events.dispatcher.on(
@@ -354,29 +334,10 @@ class Actor:
             _process.actor_stopped(self)
             self._stopped.set()
 
-    def _should_end_process(self) -> bool:
-        if in_ipython():
-            return False
-        if self._exit_process is not None:
-            return self._exit_process
-        configured = self._config.exit_process if self._config is not None else None
-        if configured is not None:
-            return configured
-        if _under_pytest():
-            return False
-        return threading.current_thread() is threading.main_thread()
-
     def _end_process(self, exit_code: int) -> None:
-        if not self._should_end_process():
-            return
-        if threading.current_thread() is threading.main_thread():
-            sys.exit(exit_code)
-        # Asked explicitly to end the process from another thread: SystemExit would only end
-        # this thread, so flush what can be flushed and leave at once.
-        logging.shutdown()
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(exit_code)
+        configured = self._config.exit_process if self._config is not None else None
+        if _process.should_end_process(self._exit_process, configured):
+            _process.end_process(exit_code)
 
     def __enter__(self) -> Actor:
         self.init()
@@ -464,7 +425,7 @@ class Actor:
 
     def _forget_after_fork(self) -> None:
         self._lifecycle_lock = threading.RLock()
-        self._status_lock = threading.Lock()
+        self._status.forget_after_fork()
         self._state = 'idle'
         self._run_pid = None
         self._stopped = threading.Event()
@@ -510,113 +471,6 @@ class Actor:
             )
         return storages
 
-    def open_key_value_store(
-        self,
-        id: str | None = None,
-        name: str | None = None,
-        alias: str | None = None,
-    ) -> KeyValueStore:
-        """Open a key-value store: the run's default one when no argument is given.
-
-        Args:
-            id: The id of an existing store.
-            name: A global named store (kept across runs, never purged), created if missing.
-            alias: An unnamed store scoped to this run, created if missing.
-
-        Returns:
-            The store; opening the same store again returns the same object.
-        """
-        return self._storage().open_key_value_store(id=id, name=name, alias=alias)
-
-    def open_dataset(
-        self,
-        id: str | None = None,
-        name: str | None = None,
-        alias: str | None = None,
-    ) -> Dataset:
-        """Open a dataset: the run's default one when no argument is given.
-
-        Args:
-            id: The id of an existing dataset.
-            name: A global named dataset (kept across runs, never purged), created if missing.
-            alias: An unnamed dataset scoped to this run, created if missing.
-
-        Returns:
-            The dataset; opening the same dataset again returns the same object.
-        """
-        return self._storage().open_dataset(id=id, name=name, alias=alias)
-
-    def open_request_queue(
-        self,
-        id: str | None = None,
-        name: str | None = None,
-        alias: str | None = None,
-    ) -> RequestQueue:
-        """Open a request queue: the run's default one when no argument is given.
-
-        Args:
-            id: The id of an existing queue.
-            name: A global named queue (kept across runs, never purged), created if missing.
-            alias: An unnamed queue scoped to this run, created if missing.
-
-        Returns:
-            The queue; opening the same queue again returns the same object.
-        """
-        return self._storage().open_request_queue(id=id, name=name, alias=alias)
-
-    def get_input(self) -> Any:
-        """Return the Actor input.
-
-        It is the record ``ACTOR_INPUT_KEY`` (normally ``INPUT``) of the default key-value
-        store; off the platform also ``./INPUT.json`` in the working directory. Off the
-        platform the defaults of ``.actor/input_schema.json`` are filled in and the input is
-        checked against it, as the platform would.
-
-        Returns:
-            The input (normally a dict), or ``None`` when there is none.
-
-        Raises:
-            InputError: The input is malformed or does not match the input schema; the message
-                names the file and position, or every invalid field.
-        """
-        return self._storage().get_input()
-
-    def get_value(self, key: str, default_value: Any = None) -> Any:
-        """Return a record of the default key-value store, or ``default_value``."""
-        return self.open_key_value_store().get_value(key, default_value)
-
-    def set_value(self, key: str, value: Any, content_type: str | None = None) -> None:
-        """Write a record of the default key-value store (``None`` deletes it)."""
-        self.open_key_value_store().set_value(key, value, content_type=content_type)
-
-    def push_data(self, data: Any) -> None:
-        """Append an item (a dict) or a list of items to the default dataset."""
-        self.open_dataset().push_data(data)
-
-    def use_state(
-        self,
-        default_value: Mapping[str, Any] | None = None,
-        key: str | None = None,
-        kvs_name: str | None = None,
-    ) -> State:
-        """Return a dict that is saved on every PERSIST_STATE and at exit.
-
-        It is loaded from the record ``key`` (default ``APIFY_GLOBAL_STATE``, as the official
-        SDK uses) of the default key-value store, or of the named store ``kvs_name``; when the
-        record does not exist it starts as a copy of ``default_value``. Calling it again with the
-        same key returns the same dict. Saving takes a consistent snapshot even while other
-        threads change the dict; group related changes under ``state.lock``.
-
-        Args:
-            default_value: The initial state when nothing was saved yet.
-            key: The record to keep the state in.
-            kvs_name: A named key-value store to keep it in, instead of the default store.
-
-        Returns:
-            The state dict.
-        """
-        return self._storage().use_state(default_value, key, kvs_name)
-
     # -- status ----------------------------------------------------------------------------------
 
     def set_status_message(self, message: str, *, is_terminal: bool = False) -> None:
@@ -628,16 +482,9 @@ class Actor:
             message: The message.
             is_terminal: Whether this is the final message of the run.
         """
-        if not isinstance(message, str):
-            raise TypeError(f'status message must be a str, not {type(message).__name__}')
-        with self._status_lock:
-            if self._status == (message, is_terminal):
-                return
-            self._status = (message, is_terminal)
-        logger.info('[Status message]: %s%s', message, ' (terminal)' if is_terminal else '')
+        self._status.set(message, is_terminal=is_terminal)
 
     @property
     def status_message(self) -> str | None:
         """The last status message set in this run."""
-        status = self._status
-        return status[0] if status else None
+        return self._status.message

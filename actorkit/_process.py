@@ -1,7 +1,7 @@
-"""Process-wide hooks: atexit, the excepthook, SIGTERM and fork.
+"""Process-wide hooks (atexit, the excepthook, SIGTERM, fork) and the process-ending policy.
 
-They are installed once per process, the first time an Actor starts, and act on every Actor
-still running in that process. Each hook chains what was there before it.
+The hooks are installed once per process, the first time an Actor starts, and act on every
+Actor still running in that process. Each hook chains what was there before it.
 """
 
 from __future__ import annotations
@@ -69,6 +69,59 @@ def running_actors() -> list[RunningActor]:
     """The Actors started in this process and not yet stopped."""
     with _lock:
         return list(_running)
+
+
+def in_ipython() -> bool:
+    """Whether the code runs under IPython or Jupyter (never ends the process there)."""
+    if 'IPython' not in sys.modules:
+        return False
+    try:
+        from IPython import get_ipython  # noqa: PLC0415
+    except ImportError:
+        return False
+    return get_ipython() is not None
+
+
+def under_pytest() -> bool:
+    """Whether the code runs under pytest (the process is not ended by default there)."""
+    return 'pytest' in sys.modules or '_pytest' in sys.modules
+
+
+def should_end_process(explicit: bool | None, configured: bool | None) -> bool:
+    """Whether ``exit()`` should end the process, called on the thread that exits.
+
+    Args:
+        explicit: The Actor's ``exit_process`` argument, if given.
+        configured: ``ACTORKIT_EXIT_PROCESS`` from the configuration, if set.
+
+    Returns:
+        Never under IPython; else ``explicit``, else ``configured``; else not under pytest,
+        and otherwise only on the main thread.
+    """
+    if in_ipython():
+        return False
+    if explicit is not None:
+        return explicit
+    if configured is not None:
+        return configured
+    if under_pytest():
+        return False
+    return threading.current_thread() is threading.main_thread()
+
+
+def end_process(exit_code: int) -> None:
+    """End the process with ``exit_code`` from the current thread.
+
+    On the main thread it raises ``SystemExit``, so ``finally`` blocks and atexit hooks run.
+    From another thread ``SystemExit`` would end only that thread: logging and the standard
+    streams are flushed and the process leaves at once.
+    """
+    if threading.current_thread() is threading.main_thread():
+        sys.exit(exit_code)
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(exit_code)
 
 
 def _chain_excepthook() -> None:
