@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +21,7 @@ from actorkit import (
     PersistStateData,
     SystemInfoData,
 )
+from actorkit._threads import Deadline
 from actorkit.testing import emit, wait_for_listeners
 
 MakeActor = Callable[..., Actor]
@@ -342,4 +345,101 @@ def test_many_listeners_of_one_event_run_concurrently(make_actor: MakeActor) -> 
     emit(Event.MIGRATING, actor=actor)
     wait_for_listeners(actor=actor)
     assert passed == [True, True, True]
+    actor.exit()
+
+
+def _saved_state(tmp_path: Path) -> Any:
+    record = tmp_path / 'storage' / 'key_value_stores' / 'default' / 'APIFY_GLOBAL_STATE'
+    return json.loads(record.read_text(encoding='utf-8')) if record.exists() else None
+
+
+@pytest.mark.parametrize('raised', [SystemExit(3), KeyboardInterrupt(), GeneratorExit()])
+def test_a_listener_raising_any_base_exception_stops_no_later_event(
+    make_actor: MakeActor,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    raised: BaseException,
+) -> None:
+    """A listener raising SystemExit (or any BaseException) again and again stops nothing."""
+    recorder = Recorder()
+    actor = make_actor()
+
+    def exits_the_worker() -> None:
+        raise raised
+
+    actor.on(Event.SYSTEM_INFO, exits_the_worker)
+    actor.on(Event.MIGRATING, recorder.listener('migrating'))
+    actor.init()
+    state = actor.use_state({'pages': 0})
+    with caplog.at_level(logging.ERROR, logger='actorkit'):
+        for _ in range(40):  # more calls than the pool has workers
+            emit(Event.SYSTEM_INFO, actor=actor)
+            wait_for_listeners(actor=actor)
+    assert f'exits_the_worker (listener of SYSTEM_INFO) raised {type(raised).__name__}' in (
+        caplog.text
+    )
+    emit(Event.MIGRATING, actor=actor)
+    recorder.wait_for('migrating', timeout=5)
+    state['pages'] = 7
+    actor.exit()
+    assert _saved_state(tmp_path) == {'pages': 7}
+
+
+def test_a_stuck_listener_holds_back_only_itself(
+    make_actor: MakeActor, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A listener that never returns keeps one call running and one waiting, and warns once."""
+    release = threading.Event()
+    recorder = Recorder()
+    actor = make_actor(event_listeners_timeout=0.5)
+
+    def never_returns() -> None:
+        release.wait(30)
+
+    actor.on(Event.SYSTEM_INFO, never_returns)
+    actor.on(Event.MIGRATING, recorder.listener('migrating'))
+    actor.init()
+    state = actor.use_state({'pages': 0})
+    state['pages'] = 3
+    with caplog.at_level(logging.WARNING, logger='actorkit'):
+        for _ in range(100):
+            emit(Event.SYSTEM_INFO, actor=actor)
+        emit(Event.MIGRATING, actor=actor)
+        recorder.wait_for('migrating', timeout=5)
+        pending = actor._event_manager.wait_idle(Deadline(0))
+    release.set()  # the asserts below may fail: never leave the worker stuck
+    assert len([name for name in pending if 'never_returns' in name]) == 2, pending
+    callbacks = [t for t in threading.enumerate() if t.name.startswith('actorkit-callback-')]
+    assert len(callbacks) < 8
+    assert caplog.text.count('never_returns') == 1, caplog.text
+    # The migration's PERSIST_STATE reached actorkit's own listener, which saved the state.
+    deadline = time.monotonic() + 5
+    while _saved_state(tmp_path) != {'pages': 3} and time.monotonic() < deadline:
+        threading.Event().wait(0.01)
+    assert _saved_state(tmp_path) == {'pages': 3}
+    actor.exit()
+
+
+def test_events_merged_into_a_waiting_call_keep_a_migration(make_actor: MakeActor) -> None:
+    """A busy PERSIST_STATE listener gets one more call, migrating if any merged one was."""
+    busy = threading.Event()
+    release = threading.Event()
+    seen: list[PersistStateData] = []
+    actor = make_actor()
+
+    def slow_saver(data: PersistStateData) -> None:
+        seen.append(data)
+        busy.set()
+        release.wait(10)
+
+    actor.on(Event.PERSIST_STATE, slow_saver)
+    actor.init()
+    emit(Event.PERSIST_STATE, actor=actor)
+    assert busy.wait(5)
+    emit(Event.PERSIST_STATE, actor=actor)
+    emit(Event.MIGRATING, actor=actor)
+    emit(Event.PERSIST_STATE, actor=actor)
+    release.set()
+    wait_for_listeners(actor=actor)
+    assert seen == [PersistStateData(is_migrating=False), PersistStateData(is_migrating=True)]
     actor.exit()

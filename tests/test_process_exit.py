@@ -601,6 +601,7 @@ def test_forked_child_can_start_its_own_run(tmp_path: Path) -> None:
             actor.init()
             child = os.fork()
             if child == 0:
+                actor.on(Event.EXIT, on_exit)
                 actor.init()
                 names = [t.name for t in threading.enumerate() if t.name.startswith('actorkit-')]
                 print(f'CHILD pid={os.getpid()} has_threads={bool(names)}', flush=True)
@@ -616,6 +617,46 @@ def test_forked_child_can_start_its_own_run(tmp_path: Path) -> None:
     assert f'CHILD ENDED pid={child} code=8' in result.stdout
     assert f'EXIT pid={child} code=8' in result.stdout
     assert len(pids_of(result.stdout, 'EXIT')) == 2, describe(result)
+
+
+def test_forked_child_runs_no_listener_of_the_parent_and_keeps_its_state(tmp_path: Path) -> None:
+    """A child's own run has none of the parent's listeners and never writes the parent's state."""
+    result = run_script(
+        tmp_path,
+        script("""
+            from actorkit.testing import emit, wait_for_listeners
+
+            actor.on(Event.EXIT, on_exit)
+            actor.on(Event.PERSIST_STATE, on_persist)
+            actor.init()
+            state = actor.use_state({'n': 0})
+            state['n'] = 1  # not saved yet: the child gets this copy
+            go_read, go_write = os.pipe()
+            child = os.fork()
+            if child == 0:
+                os.read(go_read, 1)
+                actor.init()
+                state['n'] = 'child'  # the parent's dict, in the child: never saved
+                actor.exit(exit_code=0)
+            state['n'] = 2
+            emit(Event.PERSIST_STATE)
+            wait_for_listeners()
+            os.write(go_write, b'x')
+            _, status = os.waitpid(child, 0)
+            print(f'CHILD ENDED pid={child} code={os.waitstatus_to_exitcode(status)}', flush=True)
+            emit(Event.PERSIST_STATE)
+            wait_for_listeners()
+            print('PARENT', os.getpid(), flush=True)
+            actor.exit()
+        """),
+    )
+    assert result.returncode == 0, describe(result)
+    (child,) = pids_of(result.stdout, 'CHILD ENDED')
+    assert f'CHILD ENDED pid={child} code=0' in result.stdout
+    assert child not in pids_of(result.stdout, 'EXIT'), describe(result)
+    assert child not in pids_of(result.stdout, 'PERSIST_STATE'), describe(result)
+    record = tmp_path / 'storage' / 'key_value_stores' / 'default' / 'APIFY_GLOBAL_STATE'
+    assert json.loads(record.read_text(encoding='utf-8')) == {'n': 2}, describe(result)
 
 
 # -- re-initialization -----------------------------------------------------------------------------

@@ -2,7 +2,13 @@
 
 Listeners never run on the thread that produced the event (a timer, the websocket reader):
 each call is handed to a small pool of ``actorkit-callback-N`` daemon threads that grows on
-demand, so one slow listener delays nothing else. A raising listener is logged with its name.
+demand, so one slow listener delays nothing else. A raising listener is logged with its name,
+whatever it raises (``SystemExit`` included), and its worker goes on.
+
+Each registered listener has at most one call running and one waiting: an event that arrives
+while both are taken is merged into the waiting call (which then carries the newest payload),
+so a listener that never returns holds one worker and nothing else, and the queue stays
+bounded. A listener is therefore never run concurrently with itself.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 from actorkit._threads import Deadline, join_all, start_thread
-from actorkit.events._models import Event, EventData
+from actorkit.events._models import Event, EventData, PersistStateData
 
 _log = logging.getLogger('actorkit.events')
 
@@ -94,13 +100,35 @@ class _Call:
                 asyncio.run(result)
         except Exception:
             _log.exception('event listener %s raised; later events still run', self.describe())
+        except BaseException as exc:  # SystemExit, KeyboardInterrupt, GeneratorExit, ...
+            # Raised on a worker thread, it would only end that worker: it cannot end the
+            # process or the run from here, so it is reported like any other failure.
+            _log.error(
+                'event listener %s raised %s, which cannot end the run from a listener (call '
+                'actor.exit() instead); later events still run',
+                self.describe(),
+                type(exc).__name__,
+                exc_info=exc,
+            )
         elapsed = time.monotonic() - self.started_at
         if elapsed > SLOW_LISTENER_SECONDS:
             _log.warning('event listener %s took %.1f s', self.describe(), elapsed)
 
 
+def _merge(waiting: EventData, newer: EventData) -> EventData:
+    """The payload of a waiting call that a newer event of the same kind is merged into."""
+    if isinstance(waiting, PersistStateData) and isinstance(newer, PersistStateData):
+        # A migration's save must not turn into an ordinary one.
+        return PersistStateData(is_migrating=waiting.is_migrating or newer.is_migrating)
+    return newer
+
+
 class CallbackPool:
-    """A growable pool of daemon worker threads that run listener calls."""
+    """A growable pool of daemon worker threads that run listener calls.
+
+    Per listener (registration) it keeps at most one call queued or running (``_active``) and
+    one waiting behind it (``_waiting``); more events are merged into the waiting call.
+    """
 
     def __init__(self, max_workers: int = 32, idle_timeout: float = 30.0) -> None:
         self._max_workers = max_workers
@@ -110,44 +138,83 @@ class CallbackPool:
         self._became_idle = threading.Condition(self._lock)
         self._queue: deque[_Call] = deque()
         self._running: set[_Call] = set()
+        self._active: dict[_Registration, _Call] = {}
+        self._waiting: dict[_Registration, _Call] = {}
+        self._merged: dict[_Registration, int] = {}
         self._workers: set[threading.Thread] = set()
         self._idle = 0
         self._closed = False
         self._numbers = itertools.count(1)
 
     def submit(self, call: _Call) -> None:
+        """Run ``call`` on a worker, or after its listener's current call, or merge it."""
+        registration = call.registration
         with self._lock:
             if self._closed:
                 _log.debug('dropped %s: the event pool is closed', call.describe())
                 return
-            self._queue.append(call)
-            if self._idle < len(self._queue) and len(self._workers) < self._max_workers:
-                self._workers.add(start_thread(f'callback-{next(self._numbers)}', self._work))
-            else:
-                self._work_ready.notify()
+            if registration not in self._active:
+                self._active[registration] = call
+                self._enqueue(call)
+                return
+            waiting = self._waiting.get(registration)
+            if waiting is None:
+                self._waiting[registration] = call
+                return
+            waiting.data = _merge(waiting.data, call.data)
+            merged = self._merged[registration] = self._merged.get(registration, 0) + 1
+        if merged == 1:
+            _log.warning(
+                'event listener %s is still busy with an earlier event and has one more '
+                'waiting: further %s events are merged into the waiting call until it returns',
+                call.describe(),
+                call.event.name,
+            )
+
+    def _enqueue(self, call: _Call) -> None:
+        # Called with the lock held. actorkit's own listeners (saving use_state) always get a
+        # worker, even when user listeners stuck in every other one fill the pool.
+        self._queue.append(call)
+        room = len(self._workers) < self._max_workers or call.registration.internal
+        if self._idle < len(self._queue) and room:
+            self._workers.add(start_thread(f'callback-{next(self._numbers)}', self._work))
+        else:
+            self._work_ready.notify()
 
     def _work(self) -> None:
         me = threading.current_thread()
-        while True:
-            with self._lock:
-                while not self._queue and not self._closed:
-                    self._idle += 1
-                    woken = self._work_ready.wait(self._idle_timeout)
-                    self._idle -= 1
-                    if not woken and not self._queue:
-                        self._workers.discard(me)
-                        return
-                if not self._queue:
-                    self._workers.discard(me)
-                    return
-                call = self._queue.popleft()
-                self._running.add(call)
-            try:
-                call.run()
-            finally:
+        try:
+            while True:
                 with self._lock:
-                    self._running.discard(call)
-                    self._became_idle.notify_all()
+                    while not self._queue and not self._closed:
+                        self._idle += 1
+                        woken = self._work_ready.wait(self._idle_timeout)
+                        self._idle -= 1
+                        if not woken and not self._queue:
+                            return
+                    if not self._queue:
+                        return
+                    call = self._queue.popleft()
+                    self._running.add(call)
+                try:
+                    call.run()
+                finally:
+                    self._finished(call)
+        finally:
+            with self._lock:
+                self._workers.discard(me)
+
+    def _finished(self, call: _Call) -> None:
+        registration = call.registration
+        with self._lock:
+            self._running.discard(call)
+            if self._active.get(registration) is call:
+                del self._active[registration]
+                following = self._waiting.pop(registration, None)
+                if following is not None and not self._closed:
+                    self._active[registration] = following
+                    self._enqueue(following)
+            self._became_idle.notify_all()
 
     def wait_idle(self, deadline: Deadline) -> list[str]:
         """Wait until no call is queued or running; return those still pending at the deadline.
@@ -158,8 +225,12 @@ class CallbackPool:
         me = threading.current_thread()
 
         def pending() -> list[_Call]:
+            # A call waiting behind one that runs on this very thread cannot start before
+            # this thread returns: it is not waited for either.
+            mine = {call.registration for call in self._running if call.thread is me}
             running = [call for call in self._running if call.thread is not me]
-            return [*running, *self._queue]
+            waiting = [call for reg, call in self._waiting.items() if reg not in mine]
+            return [*running, *self._queue, *waiting]
 
         with self._lock:
             while pending():
@@ -173,8 +244,9 @@ class CallbackPool:
         """Stop taking calls, let workers finish, and join them until the deadline."""
         with self._lock:
             self._closed = True
-            dropped = list(self._queue)
+            dropped = [*self._queue, *self._waiting.values()]
             self._queue.clear()
+            self._waiting.clear()
             self._work_ready.notify_all()
             workers = list(self._workers)
         for call in dropped:

@@ -208,19 +208,15 @@ class EventManager:
         self._dispatcher.close(deadline)
 
     def abandon(self) -> None:
-        """Forget the run without stopping anything (its threads do not exist: after fork)."""
-        # A thread of the parent may have held the lock at the fork: it would never be released.
+        """Forget the run without stopping anything (its threads do not exist: after fork).
+
+        The listeners go too: they belong to the parent's run (actorkit's own save the
+        parent's ``use_state`` values), so a forked child starts with none of them.
+        """
+        # A thread of the parent may have held a lock at the fork: it would never be released,
+        # so nothing of the old run is touched, only dropped.
         self._lock = threading.Lock()
         self._running = False
         self._persist_ticker = None
         self._sources = []
-        self._dispatcher = _fresh_dispatcher_like(self._dispatcher)
-
-
-def _fresh_dispatcher_like(old: Dispatcher) -> Dispatcher:
-    """A new dispatcher with the same listeners (locks of the old one may be held forever)."""
-    new = Dispatcher()
-    for event in Event:
-        for registration in old._listeners[event]:
-            new.on(event, registration.callback, internal=registration.internal)
-    return new
+        self._dispatcher = Dispatcher()
