@@ -141,6 +141,10 @@ class Configuration:
         metadata=_env('ACTOR_DEFAULT_REQUEST_QUEUE_ID', 'APIFY_DEFAULT_REQUEST_QUEUE_ID'),
     )
     """Id of the run's default request queue."""
+    actor_storages_json: dict[str, Any] | None = attrs.field(
+        default=None, metadata=_env('ACTOR_STORAGES_JSON')
+    )
+    """Ids of the storages the platform made for the Actor's aliases, as JSON by kind."""
     input_key: str = attrs.field(
         default='INPUT', metadata=_env('ACTOR_INPUT_KEY', 'APIFY_INPUT_KEY', 'CRAWLEE_INPUT_KEY')
     )
@@ -263,6 +267,10 @@ class Configuration:
         default=False, metadata=_env('ACTORKIT_INTERRUPT_ON_ABORT')
     )
     """Raise KeyboardInterrupt in the main thread when the platform aborts the run."""
+    request_queue_lock_secs: int = attrs.field(
+        default=180, metadata=_env('ACTORKIT_REQUEST_QUEUE_LOCK_SECS')
+    )
+    """How long a request fetched on the platform stays locked if its consumer dies."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Configuration:

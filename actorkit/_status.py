@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from actorkit._logging import logger as _log
+
+if TYPE_CHECKING:
+    from actorkit._config import Configuration
 
 Publisher = Callable[[str, bool], None]
 """Sends ``(message, is_terminal)`` somewhere (platform mode: to the run via the API)."""
@@ -44,6 +48,12 @@ class StatusMessages:
         """The last message set in this run, or ``None``."""
         current = self._current
         return current[0] if current else None
+
+    @property
+    def is_terminal(self) -> bool:
+        """Whether the current message is the run's terminal one."""
+        current = self._current
+        return bool(current and current[1])
 
     def start_run(self, publisher: Publisher | None = None) -> None:
         """Forget the previous run's message; publish this run's messages with ``publisher``."""
@@ -94,3 +104,34 @@ class StatusMessages:
             if is_terminal:
                 with self._lock:
                     self._terminal_published = True
+
+
+def terminal_message(exit_code: int) -> str:
+    """The terminal status message of a run that set none (the platform's default wording)."""
+    return f'Actor finished with exit code {exit_code}'
+
+
+def platform_publisher(config: Configuration) -> Publisher | None:
+    """Return the publisher that sends status messages to the run, or ``None`` off the platform.
+
+    It sends ``PUT /v2/actor-runs/{runId}`` with ``statusMessage`` and
+    ``isStatusMessageTerminal``; the API client (and ``requests``) is loaded at the first
+    message. An error of the API (after the client's retries) reaches the caller.
+    """
+    run_id = config.actor_run_id
+    if not config.is_at_home or not run_id or not config.token:
+        return None
+    token = str(config.token)
+    api_url = config.api_base_url
+    clients: list[Any] = []
+
+    def publish(message: str, is_terminal: bool) -> None:
+        if not clients:
+            from actorkit.client import ApifyClient  # noqa: PLC0415 (platform runs only)
+
+            clients.append(ApifyClient(token, api_url=api_url))
+        clients[0].run(run_id).update(
+            status_message=message, is_status_message_terminal=is_terminal
+        )
+
+    return publish

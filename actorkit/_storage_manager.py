@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from actorkit.storages._dataset import Dataset
     from actorkit.storages._key_value_store import KeyValueStore
     from actorkit.storages._request_queue import RequestQueue
+    from actorkit.storages._run_purge import RunPurge
 
 _log = logging.getLogger('actorkit.storage')
 _T = TypeVar('_T')
@@ -43,25 +44,34 @@ class StorageManager:
         self._config = config
         self._lock = threading.RLock()
         self._backend: StorageBackend | None = None
+        self._cloud_backend: StorageBackend | None = None
         self._opened: dict[int, Any] = {}
         self._savers: dict[tuple[str, str], StateSaver] = {}
         self._closed = False
+        self._run_purge: RunPurge | None = None
+        if not config.is_at_home:
+            # The run's token goes into os.environ now, before the Actor can start a worker.
+            from actorkit.storages._run_purge import RunPurge  # noqa: PLC0415
+
+            self._run_purge = RunPurge(self.root)
 
     @property
     def root(self) -> Path:
         """The local storage folder."""
         return Path(self._config.local_storage_dir)
 
-    def backend(self) -> StorageBackend:
+    def backend(self, force_cloud: bool = False) -> StorageBackend:
+        """The backend storages are opened with: the platform's at home, else the local one.
+
+        Args:
+            force_cloud: Use the platform even off it (needs ``APIFY_TOKEN``).
+        """
         with self._lock:
             if self._closed:
                 raise ActorStateError('the Actor has exited: call actor.init() to use storages')
+            if force_cloud or self._config.is_at_home:
+                return self._platform_backend(force_cloud)
             if self._backend is None:
-                if self._config.is_at_home:
-                    raise ActorStateError(
-                        'platform storages are not available in this version of actorkit; '
-                        'unset APIFY_IS_AT_HOME to use local storages'
-                    )
                 from actorkit.storages._local import LocalStorageBackend  # noqa: PLC0415
 
                 default_ids = {
@@ -75,16 +85,43 @@ class StorageManager:
                 }
                 self._backend = LocalStorageBackend(
                     self.root,
-                    purge_on_start=self._config.purge_on_start,
+                    purge_on_start=False,  # once per run, by _wrap (see _run_purge)
                     input_key=self._config.input_key,
                     default_ids=default_ids,
                 )
             return self._backend
 
-    def _wrap(self, client: Any, build: Callable[[Any], _T]) -> _T:
+    def _platform_backend(self, force_cloud: bool) -> StorageBackend:
+        if self._cloud_backend is None:
+            if not self._config.token:
+                where = '' if self._config.is_at_home else ' (force_cloud=True from a local run)'
+                raise ActorStateError(
+                    f'platform storages{where} need an API token: set APIFY_TOKEN, e.g. from '
+                    f'`apify login` or the Integrations page of the Apify Console'
+                )
+            from actorkit.storages._platform import PlatformStorageBackend  # noqa: PLC0415
+
+            self._cloud_backend = PlatformStorageBackend(
+                self._config, lock_secs=self._config.request_queue_lock_secs
+            )
+        return self._cloud_backend
+
+    def _wrap(self, client: Any, build: Callable[[Any], _T], kind: str | None = None) -> _T:
+        """Return the public object of ``client``, building it on first use.
+
+        ``kind`` (a local storage's folder kind) asks for the purge on start: an unnamed local
+        storage is purged once per run, before anyone gets its object.
+        """
         with self._lock:
             opened = self._opened.get(id(client))
             if opened is None or opened[0] is not client:
+                if (
+                    kind is not None
+                    and self._run_purge is not None
+                    and self._config.purge_on_start
+                    and client.get_metadata().name is None
+                ):
+                    self._run_purge.purge_once(kind, client)
                 opened = (client, build(client))
                 self._opened[id(client)] = opened
             result: _T = opened[1]
@@ -95,13 +132,16 @@ class StorageManager:
         id: str | None = None,
         name: str | None = None,
         alias: str | None = None,
+        force_cloud: bool = False,
     ) -> KeyValueStore:
         from actorkit.storages._key_value_store import KeyValueStore  # noqa: PLC0415
 
         _check_open_args(id, name, alias)
-        client = self.backend().open_key_value_store(id=id, name=name, alias=alias)
+        client = self.backend(force_cloud).open_key_value_store(id=id, name=name, alias=alias)
         return self._wrap(
-            client, lambda c: KeyValueStore(c, auto_saved_values=self.auto_saved_value)
+            client,
+            lambda c: KeyValueStore(c, auto_saved_values=self),
+            None if force_cloud else 'key_value_stores',
         )
 
     def open_dataset(
@@ -109,14 +149,16 @@ class StorageManager:
         id: str | None = None,
         name: str | None = None,
         alias: str | None = None,
+        force_cloud: bool = False,
     ) -> Dataset:
         from actorkit.storages._dataset import Dataset  # noqa: PLC0415
 
         _check_open_args(id, name, alias)
-        client = self.backend().open_dataset(id=id, name=name, alias=alias)
+        client = self.backend(force_cloud).open_dataset(id=id, name=name, alias=alias)
         return self._wrap(
             client,
             lambda c: Dataset(c, open_key_value_store=self.open_key_value_store),
+            None if force_cloud else 'datasets',
         )
 
     def open_request_queue(
@@ -124,12 +166,13 @@ class StorageManager:
         id: str | None = None,
         name: str | None = None,
         alias: str | None = None,
+        force_cloud: bool = False,
     ) -> RequestQueue:
         from actorkit.storages._request_queue import RequestQueue  # noqa: PLC0415
 
         _check_open_args(id, name, alias)
-        client = self.backend().open_request_queue(id=id, name=name, alias=alias)
-        return self._wrap(client, RequestQueue)
+        client = self.backend(force_cloud).open_request_queue(id=id, name=name, alias=alias)
+        return self._wrap(client, RequestQueue, None if force_cloud else 'request_queues')
 
     def get_input(self) -> Any:
         from actorkit.storages._input import load_input  # noqa: PLC0415
@@ -139,7 +182,11 @@ class StorageManager:
         return load_input(
             store.client,
             input_key=self._config.input_key,
-            store_location=str(self.root / 'key_value_stores' / 'default'),
+            store_location=(
+                f'the default key-value store {store.id} on the platform'
+                if self._config.is_at_home
+                else str(self.root / 'key_value_stores' / 'default')
+            ),
             fallback_dir=None if self._config.is_at_home else cwd,
             actor_dir=None if self._config.is_at_home else cwd,
             validate=not self._config.is_at_home,
@@ -170,16 +217,26 @@ class StorageManager:
                 return saver.state
             stored = store.get_value(state_key)
             state = initial_state(stored, default_value, state_key)
-            saver = StateSaver(state, state_key, lambda: store)
+            saver = StateSaver(state, state_key, store.set_value)
             if stored is not None:
                 saver.mark_loaded()
             self._savers[(store.id, state_key)] = saver
             return state
 
+    def persist_auto_saved_values(self, store: KeyValueStore) -> None:
+        """Save the auto-saved values of ``store`` now (``persist_autosaved_values()``)."""
+        with self._lock:
+            savers = [saver for (owner, _), saver in self._savers.items() if owner == store.id]
+        self._save(savers)
+
     def persist_states(self) -> None:
         """Save every ``use_state`` value (on PERSIST_STATE)."""
         with self._lock:
             savers = list(self._savers.values())
+        self._save(savers)
+
+    @staticmethod
+    def _save(savers: list[StateSaver]) -> None:
         for saver in savers:
             try:
                 saver.save()
@@ -193,7 +250,16 @@ class StorageManager:
         with self._lock:
             self._closed = True
             backend, self._backend = self._backend, None
-            self._opened.clear()
+            cloud, self._cloud_backend = self._cloud_backend, None
+            opened, self._opened = self._opened, {}
             self._savers.clear()
-        if backend is not None:
-            backend.close()
+            for _, storage in opened.values():
+                storage.end_run()
+            if self._run_purge is not None:
+                self._run_purge.close()
+        try:
+            if cloud is not None:
+                cloud.close()
+        finally:
+            if backend is not None:
+                backend.close()
