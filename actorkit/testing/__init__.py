@@ -14,11 +14,16 @@ scheduled have finished, so tests never need to sleep::
             emit(Event.MIGRATING)
             wait_for_listeners()
             assert actor.get_value('STATE') == ...
+
+``FakePlatform`` is a local Apify platform (the API v2 over HTTP on 127.0.0.1) to run Actors
+and API clients against; it is imported on first use, so ``import actorkit.testing`` stays
+light. With pytest, the ``fake_platform`` fixture gives a started one.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
 
 from actorkit._actor import Actor
 from actorkit._errors import ActorStateError
@@ -33,7 +38,18 @@ from actorkit.events._models import (
     SystemInfoData,
 )
 
-__all__ = ['default_payload', 'emit', 'wait_for_listeners']
+if TYPE_CHECKING:
+    from actorkit.testing._fake_platform import FakePlatform
+
+__all__ = ['FakePlatform', 'default_payload', 'emit', 'wait_for_listeners']
+
+
+def __getattr__(name: str) -> Any:
+    if name == 'FakePlatform':
+        from actorkit.testing._fake_platform import FakePlatform  # noqa: PLC0415 (kept lazy)
+
+        return FakePlatform
+    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
 
 
 def default_payload(event: Event) -> EventData:

@@ -1,0 +1,448 @@
+"""Request queues: add (one or a batch), head, locks that expire, handled marks, listing.
+
+A lock is a deadline: once it passes the request is back in the head, so a consumer that died
+holding requests does not lose them. Locks belong to the ``clientKey`` that took them.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from datetime import datetime, timedelta
+from typing import Any
+
+import attrs
+
+from actorkit.testing._fake_platform._common import (
+    ApiError,
+    Call,
+    Reply,
+    data_reply,
+    empty_reply,
+    invalid,
+    iso,
+    new_id,
+    not_found,
+    now,
+)
+from actorkit.testing._fake_platform._state import State, Storage
+from actorkit.testing._fake_platform._storages import Route, StorageKind
+
+MAX_BATCH = 25
+"""The most requests one batch call takes."""
+
+
+def request_id(unique_key: str) -> str:
+    """The platform's id of a request: base64(sha256(uniqueKey)) without ``+/=``, 15 chars."""
+    digest = base64.b64encode(hashlib.sha256(unique_key.encode('utf-8')).digest()).decode()
+    return digest.replace('+', '').replace('/', '').replace('=', '')[:15]
+
+
+@attrs.define(kw_only=True)
+class Entry:
+    """One request in a queue."""
+
+    id: str
+    """Its id (from the unique key)."""
+    data: dict[str, Any]
+    """The request as stored (camelCase, without ``id``)."""
+    order: int
+    """Its place in the queue (negative: added to the front)."""
+    lock_expires_at: datetime | None = None
+    """When its lock ends."""
+    lock_client: str | None = None
+    """The client key holding the lock."""
+
+    @property
+    def handled(self) -> bool:
+        """Whether it is marked handled."""
+        return self.data.get('handledAt') is not None
+
+    def locked(self, moment: datetime) -> bool:
+        """Whether it is locked at ``moment``."""
+        return self.lock_expires_at is not None and self.lock_expires_at > moment
+
+    def show(self) -> dict[str, Any]:
+        """The full request object."""
+        return {'id': self.id, **self.data}
+
+    def show_head(self) -> dict[str, Any]:
+        """The request as a head item."""
+        return {
+            'id': self.id,
+            'uniqueKey': self.data['uniqueKey'],
+            'url': self.data['url'],
+            'method': self.data.get('method', 'GET'),
+            'retryCount': self.data.get('retryCount', 0),
+        }
+
+
+@attrs.define(kw_only=True)
+class RequestQueue(Storage):
+    """A request queue."""
+
+    entries: dict[str, Entry] = attrs.field(factory=dict)
+    """The requests by id."""
+    sequence: int = 0
+    """The last order number handed out."""
+    clients: set[str] = attrs.field(factory=set)
+    """The client keys that touched it (an anonymous call counts as a new client)."""
+
+    def next_order(self, forefront: bool) -> int:
+        """A place at the front or the back."""
+        self.sequence += 1
+        return -self.sequence if forefront else self.sequence
+
+    def note_client(self, client_key: str | None) -> None:
+        """Remember who called."""
+        self.clients.add(client_key if client_key else f'anonymous-{new_id()}')
+
+    def ordered(self) -> list[Entry]:
+        """All requests in queue order."""
+        return sorted(self.entries.values(), key=lambda entry: entry.order)
+
+
+def show_queue(queue: RequestQueue) -> dict[str, Any]:
+    """The API object of a request queue."""
+    handled = sum(1 for entry in queue.entries.values() if entry.handled)
+    return {
+        **queue.common_fields(),
+        'totalRequestCount': len(queue.entries),
+        'handledRequestCount': handled,
+        'pendingRequestCount': len(queue.entries) - handled,
+        'hadMultipleClients': len(queue.clients) > 1,
+        'consoleUrl': f'https://console.apify.com/storage/request-queues/{queue.id}',
+        'stats': {
+            'readCount': queue.reads,
+            'writeCount': queue.writes,
+            'deleteCount': 0,
+            'headItemReadCount': 0,
+            'storageBytes': sum(len(json.dumps(entry.data)) for entry in queue.entries.values()),
+        },
+    }
+
+
+def _check_request(value: Any, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise invalid(f'{where} must be a JSON object')
+    for field in ('uniqueKey', 'url'):
+        if not isinstance(value.get(field), str) or not value[field]:
+            raise invalid(f'{where} needs a non-empty string "{field}"')
+    data = {name: inner for name, inner in value.items() if name != 'id'}
+    data.setdefault('method', 'GET')
+    data.setdefault('retryCount', 0)
+    data.setdefault('userData', {})
+    data.setdefault('noRetry', False)
+    data.setdefault('errorMessages', [])
+    data.setdefault('handledAt', None)
+    return data
+
+
+class RequestQueuesApi:
+    """The request queue endpoints."""
+
+    def __init__(self, state: State) -> None:
+        self.state = state
+        self.kind = StorageKind(
+            state,
+            state.request_queues,
+            'request-queues',
+            'Request queue',
+            RequestQueue,
+            show_queue,
+        )
+        self.unprocessed_plan: list[int] = []
+        """For each coming batch add, how many of its last requests to leave unprocessed."""
+
+    def routes(self) -> list[Route]:
+        """Every request queue route."""
+        base = '/v2/request-queues/{storeId}'
+        return [
+            *self.kind.routes(),
+            ('GET', base + '/head', self.head),
+            ('POST', base + '/head/lock', self.head_lock),
+            ('GET', base + '/requests', self.list_requests),
+            ('POST', base + '/requests', self.add),
+            ('POST', base + '/requests/batch', self.batch_add),
+            ('DELETE', base + '/requests/batch', self.batch_delete),
+            ('POST', base + '/requests/unlock', self.unlock),
+            ('GET', base + '/requests/{requestId}', self.get_request),
+            ('PUT', base + '/requests/{requestId}', self.update_request),
+            ('DELETE', base + '/requests/{requestId}', self.delete_request),
+            ('PUT', base + '/requests/{requestId}/lock', self.prolong_lock),
+            ('DELETE', base + '/requests/{requestId}/lock', self.delete_lock),
+        ]
+
+    def _queue(self, call: Call, *, write: bool = False, client: bool = False) -> RequestQueue:
+        queue: RequestQueue = self.kind.find(call.params['storeId'])
+        queue.touch(write=write)
+        if client:
+            queue.note_client(call.query.get('clientKey'))
+        return queue
+
+    def _entry(self, queue: RequestQueue, call: Call) -> Entry:
+        entry = queue.entries.get(call.params['requestId'])
+        if entry is None:
+            raise not_found('Request')
+        return entry
+
+    def _insert(self, queue: RequestQueue, data: dict[str, Any], forefront: bool) -> dict[str, Any]:
+        identifier = request_id(data['uniqueKey'])
+        existing = queue.entries.get(identifier)
+        if existing is not None:
+            return {
+                'requestId': identifier,
+                'uniqueKey': data['uniqueKey'],
+                'wasAlreadyPresent': True,
+                'wasAlreadyHandled': existing.handled,
+            }
+        queue.entries[identifier] = Entry(
+            id=identifier, data=data, order=queue.next_order(forefront)
+        )
+        return {
+            'requestId': identifier,
+            'uniqueKey': data['uniqueKey'],
+            'wasAlreadyPresent': False,
+            'wasAlreadyHandled': False,
+        }
+
+    def head(self, call: Call) -> Reply:
+        limit = call.number('limit', 100, minimum=1) or 100
+        with self.state.lock:
+            queue = self._queue(call, client=True)
+            moment = now()
+            items = [
+                entry.show_head()
+                for entry in queue.ordered()
+                if not entry.handled and not entry.locked(moment)
+            ][:limit]
+            return data_reply(
+                {
+                    'limit': limit,
+                    'queueModifiedAt': iso(queue.modified_at),
+                    'hadMultipleClients': len(queue.clients) > 1,
+                    'items': items,
+                }
+            )
+
+    def head_lock(self, call: Call) -> Reply:
+        lock_secs = call.number('lockSecs', None, minimum=1)
+        if lock_secs is None:
+            raise invalid('Query parameter "lockSecs" is required: say how long to lock')
+        limit = call.number('limit', MAX_BATCH, minimum=1, maximum=MAX_BATCH) or MAX_BATCH
+        client_key = call.query.get('clientKey') or None
+        with self.state.lock:
+            queue = self._queue(call, write=True, client=True)
+            moment = now()
+            expires = moment + timedelta(seconds=lock_secs)
+            items: list[dict[str, Any]] = []
+            for entry in queue.ordered():
+                if len(items) >= limit:
+                    break
+                if entry.handled or entry.locked(moment):
+                    continue
+                entry.lock_expires_at = expires
+                entry.lock_client = client_key
+                items.append({**entry.show_head(), 'lockExpiresAt': iso(expires)})
+            locked = any(
+                entry.locked(moment) and not entry.handled for entry in queue.entries.values()
+            )
+            shown = {
+                'limit': limit,
+                'queueModifiedAt': iso(queue.modified_at),
+                'hadMultipleClients': len(queue.clients) > 1,
+                'lockSecs': lock_secs,
+                'queueHasLockedRequests': locked,
+                'clientKey': client_key,
+                'items': items,
+            }
+        return data_reply(shown, 201)
+
+    def add(self, call: Call) -> Reply:
+        data = _check_request(call.json(), 'The request')
+        body_id = call.json().get('id')
+        if body_id is not None and body_id != request_id(data['uniqueKey']):
+            raise invalid('Field "id" does not match "uniqueKey": leave the id out')
+        with self.state.lock:
+            queue = self._queue(call, write=True, client=True)
+            result = self._insert(queue, data, call.flag('forefront'))
+        return data_reply(result, 201)
+
+    def batch_add(self, call: Call) -> Reply:
+        body = call.json()
+        if not isinstance(body, list):
+            raise invalid('The body must be a JSON array of requests')
+        if len(body) > MAX_BATCH:
+            raise invalid(f'A batch takes at most {MAX_BATCH} requests, got {len(body)}')
+        requests = [_check_request(item, f'Request {index}') for index, item in enumerate(body)]
+        with self.state.lock:
+            queue = self._queue(call, write=True, client=True)
+            keep = len(requests)
+            if self.unprocessed_plan:
+                keep = max(len(requests) - self.unprocessed_plan.pop(0), 0)
+            forefront = call.flag('forefront')
+            processed = [self._insert(queue, data, forefront) for data in requests[:keep]]
+            unprocessed = [
+                {'uniqueKey': data['uniqueKey'], 'url': data['url'], 'method': data['method']}
+                for data in requests[keep:]
+            ]
+        return data_reply({'processedRequests': processed, 'unprocessedRequests': unprocessed}, 201)
+
+    def batch_delete(self, call: Call) -> Reply:
+        body = call.json()
+        if not isinstance(body, list):
+            raise invalid('The body must be a JSON array of {"id"} or {"uniqueKey"} objects')
+        if len(body) > MAX_BATCH:
+            raise invalid(f'A batch takes at most {MAX_BATCH} requests, got {len(body)}')
+        processed = []
+        with self.state.lock:
+            queue = self._queue(call, write=True, client=True)
+            for index, item in enumerate(body):
+                if not isinstance(item, dict) or not (item.get('id') or item.get('uniqueKey')):
+                    raise invalid(f'Request {index} needs an "id" or a "uniqueKey"')
+                identifier = item.get('id') or request_id(item['uniqueKey'])
+                entry = queue.entries.pop(identifier, None)
+                unique_key = entry.data['uniqueKey'] if entry else item.get('uniqueKey')
+                processed.append({'id': identifier, 'uniqueKey': unique_key})
+        return data_reply({'processedRequests': processed, 'unprocessedRequests': []})
+
+    def unlock(self, call: Call) -> Reply:
+        client_key = call.query.get('clientKey') or None
+        with self.state.lock:
+            queue = self._queue(call, write=True, client=True)
+            moment = now()
+            count = 0
+            for entry in queue.entries.values():
+                if entry.locked(moment) and entry.lock_client == client_key:
+                    entry.lock_expires_at = None
+                    entry.lock_client = None
+                    count += 1
+        return data_reply({'unlockedCount': count})
+
+    def list_requests(self, call: Call) -> Reply:
+        limit = call.number('limit', 100, minimum=1, maximum=10_000) or 100
+        start = call.query.get('exclusiveStartId') or None
+        cursor = call.query.get('cursor') or None
+        if cursor is not None:
+            try:
+                start = json.loads(base64.urlsafe_b64decode(cursor + '=' * (-len(cursor) % 4)))[
+                    'requestId'
+                ]
+            except (ValueError, KeyError, TypeError):
+                raise invalid(
+                    f'Query parameter "cursor" is not a valid cursor: {cursor!r}'
+                ) from None
+        filters = {f for f in (call.query.get('filter') or '').split(',') if f}
+        unknown = filters - {'pending', 'locked'}
+        if unknown:
+            raise invalid(
+                f'Unknown filter values: {", ".join(sorted(unknown))}; use pending, locked'
+            )
+        with self.state.lock:
+            queue = self._queue(call)
+            moment = now()
+            entries = sorted(queue.entries.values(), key=lambda entry: entry.id)
+            if start is not None:
+                entries = [entry for entry in entries if entry.id > start]
+            if filters:
+                entries = [
+                    entry
+                    for entry in entries
+                    if ('pending' in filters and not entry.handled)
+                    or ('locked' in filters and entry.locked(moment))
+                ]
+            page = entries[:limit]
+            items = [entry.show() for entry in page]
+        next_cursor = None
+        if len(entries) > limit and page:
+            next_cursor = (
+                base64.urlsafe_b64encode(json.dumps({'requestId': page[-1].id}).encode())
+                .decode()
+                .rstrip('=')
+            )
+        return data_reply(
+            {
+                'items': items,
+                'count': len(items),
+                'limit': limit,
+                'exclusiveStartId': call.query.get('exclusiveStartId'),
+                'cursor': cursor,
+                'nextCursor': next_cursor,
+            }
+        )
+
+    def get_request(self, call: Call) -> Reply:
+        with self.state.lock:
+            queue = self._queue(call)
+            return data_reply(self._entry(queue, call).show())
+
+    def update_request(self, call: Call) -> Reply:
+        body = call.json()
+        data = _check_request(body, 'The request')
+        if body.get('id') not in (None, call.params['requestId']):
+            raise invalid('Field "id" of the body does not match the request id in the path')
+        if request_id(data['uniqueKey']) != call.params['requestId']:
+            raise invalid('Field "uniqueKey" does not match the request id in the path')
+        with self.state.lock:
+            queue = self._queue(call, write=True, client=True)
+            entry = self._entry(queue, call)
+            was_handled = entry.handled
+            entry.data = data
+            if entry.handled:
+                entry.lock_expires_at = None
+                entry.lock_client = None
+            else:
+                entry.order = queue.next_order(call.flag('forefront'))
+            return data_reply(
+                {
+                    'requestId': entry.id,
+                    'uniqueKey': data['uniqueKey'],
+                    'wasAlreadyPresent': True,
+                    'wasAlreadyHandled': was_handled,
+                }
+            )
+
+    def delete_request(self, call: Call) -> Reply:
+        with self.state.lock:
+            queue = self._queue(call, write=True, client=True)
+            entry = self._entry(queue, call)
+            self._check_lock_owner(entry, call)
+            del queue.entries[entry.id]
+        return empty_reply()
+
+    def _check_lock_owner(self, entry: Entry, call: Call) -> None:
+        client_key = call.query.get('clientKey') or None
+        if entry.locked(now()) and entry.lock_client != client_key:
+            raise ApiError(
+                403,
+                'insufficient-permissions',
+                f'Request {entry.id} is locked by another client',
+            )
+
+    def prolong_lock(self, call: Call) -> Reply:
+        lock_secs = call.number('lockSecs', None, minimum=1)
+        if lock_secs is None:
+            raise invalid('Query parameter "lockSecs" is required: say how long to lock')
+        with self.state.lock:
+            queue = self._queue(call, write=True, client=True)
+            entry = self._entry(queue, call)
+            if entry.handled:
+                raise invalid(f'Request {entry.id} is already handled and cannot be locked')
+            self._check_lock_owner(entry, call)
+            entry.lock_expires_at = now() + timedelta(seconds=lock_secs)
+            entry.lock_client = call.query.get('clientKey') or None
+            if call.flag('forefront'):
+                entry.order = queue.next_order(True)
+            return data_reply({'lockExpiresAt': iso(entry.lock_expires_at)})
+
+    def delete_lock(self, call: Call) -> Reply:
+        with self.state.lock:
+            queue = self._queue(call, write=True, client=True)
+            entry = self._entry(queue, call)
+            self._check_lock_owner(entry, call)
+            entry.lock_expires_at = None
+            entry.lock_client = None
+            if call.flag('forefront'):
+                entry.order = queue.next_order(True)
+        return empty_reply()
