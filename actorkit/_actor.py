@@ -19,7 +19,7 @@ from actorkit._errors import ActorStateError
 from actorkit._logging import configure_logging, logger
 from actorkit._status import StatusMessages, platform_publisher, terminal_message
 from actorkit._storage_manager import StorageManager
-from actorkit._threads import THREAD_PREFIX, Deadline
+from actorkit._threads import THREAD_PREFIX, Deadline, run_bounded
 from actorkit._version import __version__
 from actorkit.events._manager import EventManager, EventSource, LocalSystemInfoSource
 from actorkit.events._models import Event
@@ -48,6 +48,15 @@ def _exit_code_of(exc: SystemExit) -> int:
     return 1
 
 
+def _event_argument(event: Event | str | None, event_name: Event | str | None) -> Event:
+    if event is not None and event_name is not None:
+        raise TypeError('pass the event once: as event or as event_name')
+    chosen = event if event is not None else event_name
+    if chosen is None:
+        raise TypeError('pass the event, e.g. Event.PERSIST_STATE')
+    return Event.parse(chosen)
+
+
 class Actor(ActorStorageMethods):
     """An Actor run: the lifecycle, events, status and (later) storages of one program.
 
@@ -71,13 +80,16 @@ class Actor(ActorStorageMethods):
             another thread or under pytest. ``ACTORKIT_EXIT_PROCESS`` overrides the default; this
             argument overrides both. Under IPython the process is never ended.
         event_listeners_timeout: How long ``exit()`` waits for event listeners (seconds or a
-            timedelta); one deadline shared by every step of the exit sequence.
+            timedelta); one deadline shared by the final PERSIST_STATE and EXIT listeners.
         configure_logging: ``None`` (default) adds a console handler to the ``actorkit`` logger
             at ``init()`` only if the root logger has none; ``True`` adds it anyway; ``False``
             never touches logging.
         interrupt_on_abort: Raise ``KeyboardInterrupt`` in the main thread when the platform
             aborts the run gracefully (after PERSIST_STATE listeners are scheduled). Defaults to
             ``ACTORKIT_INTERRUPT_ON_ABORT`` (off).
+        cleanup_timeout: How long ``exit()`` may take after the listeners, to release the run's
+            resources (seconds or a timedelta; 30 s as in the official SDK).
+        configuration: The official SDK's name of ``config``.
     """
 
     def __init__(
@@ -88,9 +100,16 @@ class Actor(ActorStorageMethods):
         event_listeners_timeout: float | timedelta = 5.0,
         configure_logging: bool | None = None,
         interrupt_on_abort: bool | None = None,
+        cleanup_timeout: float | timedelta = 30.0,
+        configuration: Configuration | None = None,
     ) -> None:
+        if config is not None and configuration is not None:
+            raise TypeError('pass the configuration as config or as configuration, not both')
+        config = config if config is not None else configuration
         self._explicit_config = config
         self._config = config
+        self._config_lock = threading.Lock()
+        self._cleanup_timeout = _seconds(cleanup_timeout)
         self._exit_process = exit_process
         self._event_listeners_timeout = _seconds(event_listeners_timeout)
         self._configure_logging = configure_logging
@@ -106,6 +125,7 @@ class Actor(ActorStorageMethods):
         self._exiting_thread: threading.Thread | None = None
         self._storages: StorageManager | None = None
         self._exit_wait_bound = self._event_listeners_timeout + 1.0
+        self._exit_status_message: str | None = None
 
     def __repr__(self) -> str:
         return f'<actorkit.Actor {self._state} pid={self._run_pid}>'
@@ -115,10 +135,20 @@ class Actor(ActorStorageMethods):
     @property
     def config(self) -> Configuration:
         """The configuration of the current (or next) run."""
-        with self._lifecycle_lock:
-            if self._config is None:
-                self._config = Configuration.from_env()
-            return self._config
+        # Not under the lifecycle lock: listeners read it while a run exits, and the exit of
+        # the previous run may be waiting for them (init() in a notebook).
+        config = self._config
+        if config is None:
+            with self._config_lock:
+                if self._config is None:
+                    self._config = Configuration.from_env()
+                config = self._config
+        return config
+
+    @property
+    def configuration(self) -> Configuration:
+        """The official SDK's name of :attr:`config`."""
+        return self.config
 
     @property
     def log(self) -> logging.Logger:
@@ -161,15 +191,16 @@ class Actor(ActorStorageMethods):
             ActorStateError: The Actor is already running (outside IPython).
             ConfigurationError: An environment variable is invalid; nothing was started.
         """
+        if self._running_here() and _process.in_ipython():
+            # Without the lifecycle lock: listeners of that run may need it (actor.config).
+            logger.info('init() called again in a notebook: finishing the previous run')
+            self._finish(exit_code=0, status_message=None, exception=None, timeout=None)
         with self._lifecycle_lock:
-            if self._state != 'idle' and self._run_pid == os.getpid():
-                if not _process.in_ipython():
-                    raise ActorStateError(
-                        'actor.init() was called while the Actor is already running: call '
-                        'actor.exit() first, or use one `with actor:` block per run'
-                    )
-                logger.info('init() called again in a notebook: finishing the previous run')
-                self._finish(exit_code=0, status_message=None, exception=None, timeout=None)
+            if self._running_here():
+                raise ActorStateError(
+                    'actor.init() was called while the Actor is already running: call '
+                    'actor.exit() first, or use one `with actor:` block per run'
+                )
             config = self._explicit_config or Configuration.from_env()
             self._config = config
             if self._configure_logging is not False:
@@ -186,6 +217,12 @@ class Actor(ActorStorageMethods):
             self._events.dispatcher.on(
                 Event.PERSIST_STATE, self._storages.persist_states, internal=True
             )
+            if interrupt and not _process.prepare_abort_interrupt():
+                logger.warning(
+                    'interrupt_on_abort is on, but SIGINT is ignored in this process and '
+                    'actor.init() is not running on the main thread, so no handler can be '
+                    'installed: an abort will not interrupt the main thread'
+                )
             self._events.start(
                 persist_state_interval=config.persist_state_interval_millis / 1000,
                 sources=self._event_sources(config),
@@ -199,6 +236,9 @@ class Actor(ActorStorageMethods):
             __version__,
             'on the Apify platform' if config.is_at_home else 'local run',
         )
+
+    def _running_here(self) -> bool:
+        return self._state != 'idle' and self._run_pid == os.getpid()
 
     def _event_sources(self, config: Configuration) -> list[EventSource]:
         if config.is_at_home:
@@ -215,15 +255,19 @@ class Actor(ActorStorageMethods):
         exit_code: int | None = None,
         *,
         event_listeners_timeout: float | timedelta | None = None,
+        cleanup_timeout: float | timedelta | None = None,
     ) -> None:
         """End the run: final PERSIST_STATE and EXIT events, stop threads, maybe end the process.
 
-        Calling it again, or when the Actor is not running, does nothing.
+        Calling it again, or when the Actor is not running, does nothing. The keywords are the
+        official SDK's; the positional order (``status_message``, ``exit_code``) is actorkit's.
 
         Args:
-            status_message: The terminal status message of the run.
+            status_message: The terminal status message of the run; by default the one set
+                with :attr:`status_message`, if any.
             exit_code: The exit code; by default :attr:`exit_code` if set, else 0.
             event_listeners_timeout: Overrides the Actor's listener timeout for this exit.
+            cleanup_timeout: Overrides the Actor's cleanup timeout for this exit.
         """
         code = exit_code if exit_code is not None else (self._exit_code or 0)
         finished = self._finish(
@@ -231,6 +275,7 @@ class Actor(ActorStorageMethods):
             status_message=status_message,
             exception=None,
             timeout=event_listeners_timeout,
+            cleanup_timeout=cleanup_timeout,
         )
         if finished:
             self._end_process(code)
@@ -242,6 +287,7 @@ class Actor(ActorStorageMethods):
         exception: BaseException | None = None,
         *,
         event_listeners_timeout: float | timedelta | None = None,
+        cleanup_timeout: float | timedelta | None = None,
     ) -> None:
         """End the run as failed: like :meth:`exit` with a non-zero code, logging ``exception``.
 
@@ -250,12 +296,14 @@ class Actor(ActorStorageMethods):
             exit_code: The exit code (1 by default).
             exception: The exception that made the run fail; it is logged with its traceback.
             event_listeners_timeout: Overrides the Actor's listener timeout for this exit.
+            cleanup_timeout: Overrides the Actor's cleanup timeout for this exit.
         """
         finished = self._finish(
             exit_code=exit_code,
             status_message=status_message,
             exception=exception,
             timeout=event_listeners_timeout,
+            cleanup_timeout=cleanup_timeout,
         )
         if finished:
             self._end_process(exit_code)
@@ -267,6 +315,7 @@ class Actor(ActorStorageMethods):
         status_message: str | None,
         exception: BaseException | None,
         timeout: float | timedelta | None,
+        cleanup_timeout: float | timedelta | None = None,
     ) -> bool:
         """Run the exit sequence once; return whether this call ran it.
 
@@ -282,7 +331,11 @@ class Actor(ActorStorageMethods):
                 self._stopped.wait(self._exit_wait_bound)
             return False
         self._run_exit_sequence(
-            exit_code=exit_code, status_message=status_message, exception=exception, timeout=timeout
+            exit_code=exit_code,
+            status_message=status_message,
+            exception=exception,
+            timeout=timeout,
+            cleanup_timeout=cleanup_timeout,
         )
         _process.raise_deferred_signal()
         return True
@@ -311,8 +364,11 @@ class Actor(ActorStorageMethods):
         status_message: str | None,
         exception: BaseException | None,
         timeout: float | timedelta | None,
+        cleanup_timeout: float | timedelta | None = None,
     ) -> None:
         try:
+            if status_message is None:
+                status_message = self._exit_status_message
             if exception is not None:
                 logger.error('Actor failed with an exception', exc_info=exception)
             logger.info('Exiting Actor (exit code %d)', exit_code)
@@ -331,14 +387,26 @@ class Actor(ActorStorageMethods):
                 exit_code=exit_code, status_message=status_message, deadline=deadline
             )
             self._events.dispatcher.clear()
-            if self._storages is not None:
-                self._storages.close()
+            cleanup = self._cleanup_timeout if cleanup_timeout is None else cleanup_timeout
+            self._clean_up(Deadline(_seconds(cleanup)))
         finally:
             with self._lifecycle_lock:
                 self._state = 'idle'
                 self._exiting_thread = None
+                self._exit_status_message = None
+            _process.release_abort_interrupt()
             _process.actor_stopped(self)
             self._stopped.set()
+
+    def _clean_up(self, deadline: Deadline) -> None:
+        """Release the run's resources (storages, ...) after the listeners, until ``deadline``.
+
+        Each step runs on a thread of its own, joined until the deadline: one that hangs is
+        reported and left behind (a daemon), and the exit goes on.
+        """
+        storages = self._storages
+        if storages is not None:
+            run_bounded('close-storages', storages.close, deadline)
 
     def _end_process(self, exit_code: int) -> None:
         configured = self._config.exit_process if self._config is not None else None
@@ -390,24 +458,27 @@ class Actor(ActorStorageMethods):
 
     # -- process hooks ---------------------------------------------------------------------------
 
-    def _finish_at_interpreter_exit(self, uncaught: BaseException | None) -> None:
+    def _finish_at_interpreter_exit(self, uncaught: BaseException | None) -> int | None:
+        """Finish a run the script left running; return its exit code if this call did."""
         if uncaught is None:
-            self._finish(
-                exit_code=self._exit_code or 0, status_message=None, exception=None, timeout=None
+            code = self._exit_code or 0
+            finished = self._finish(
+                exit_code=code, status_message=None, exception=None, timeout=None
             )
-            return
+            return code if finished else None
         code = (
             130
             if isinstance(uncaught, KeyboardInterrupt)
             else (self._exit_code or EXIT_CODE_USER_FUNCTION_THREW)
         )
         logger.error('the Actor ended with an uncaught %s: %s', type(uncaught).__name__, uncaught)
-        self._finish(
+        finished = self._finish(
             exit_code=code,
             status_message=f'Actor failed: {type(uncaught).__name__}: {uncaught}',
             exception=None,
             timeout=None,
         )
+        return code if finished else None
 
     def _finish_on_signal(self, signum: int) -> None:
         # Called by the signal handler, on the main thread, which may be stopped inside a
@@ -431,6 +502,7 @@ class Actor(ActorStorageMethods):
 
     def _forget_after_fork(self) -> None:
         self._lifecycle_lock = threading.RLock()
+        self._config_lock = threading.Lock()
         self._status.forget_after_fork()
         self._state = 'idle'
         self._run_pid = None
@@ -441,26 +513,55 @@ class Actor(ActorStorageMethods):
 
     # -- events ----------------------------------------------------------------------------------
 
-    def on(self, event: Event | str, listener: _Callback) -> _Callback:
+    def on(
+        self,
+        event: Event | str | None = None,
+        listener: _Callback | None = None,
+        *,
+        event_name: Event | str | None = None,
+    ) -> _Callback:
         """Call ``listener`` on a worker thread each time ``event`` happens.
 
         The listener takes no argument or one (the event's payload). It never runs on the
-        thread that reads events; a raising listener is logged and does not stop later events.
+        thread that reads events; whatever it raises is logged and stops no later event.
+        Calls of one listener never overlap: an event arriving while it is still busy waits
+        for it (several such events are merged into one call with the newest payload).
         Registering before ``init()`` works.
 
         Args:
-            event: The event, e.g. ``Event.PERSIST_STATE``.
+            event: The event, e.g. ``Event.PERSIST_STATE`` or ``'persistState'``.
             listener: The function (or coroutine function) to call.
+            event_name: The official SDK's name of ``event``.
 
         Returns:
             ``listener`` itself, so ``on`` works as a decorator factory's target.
         """
-        self._events.dispatcher.on(Event.parse(event), listener)
+        parsed = _event_argument(event, event_name)
+        if listener is None:
+            raise TypeError(f'actor.on({parsed.name}) needs a listener: pass listener=function')
+        self._events.dispatcher.on(parsed, listener)
         return listener
 
-    def off(self, event: Event | str, listener: Callable[..., Any] | None = None) -> None:
-        """Remove one listener of ``event``, or all of them when ``listener`` is ``None``."""
-        self._events.dispatcher.off(Event.parse(event), listener)
+    def off(
+        self,
+        event: Event | str | None = None,
+        listener: Callable[..., Any] | None = None,
+        *,
+        event_name: Event | str | None = None,
+    ) -> None:
+        """Remove one listener of ``event``, or all of them when ``listener`` is ``None``.
+
+        Args:
+            event: The event.
+            listener: The listener to remove; every listener of ``event`` when ``None``.
+            event_name: The official SDK's name of ``event``.
+        """
+        self._events.dispatcher.off(_event_argument(event, event_name), listener)
+
+    @property
+    def event_manager(self) -> EventManager:
+        """The Actor's event manager, with the official SDK's ``on``, ``off`` and ``emit``."""
+        return self._events
 
     @property
     def _event_manager(self) -> EventManager:
@@ -479,21 +580,45 @@ class Actor(ActorStorageMethods):
 
     # -- status ----------------------------------------------------------------------------------
 
-    def set_status_message(self, message: str, *, is_terminal: bool = False) -> None:
+    def set_status_message(
+        self,
+        status_message: str | None = None,
+        *,
+        is_terminal: bool | None = None,
+        message: str | None = None,
+    ) -> None:
         """Set the run's status message, telling users what the Actor is doing.
 
         It is logged (and, on the platform, sent) only when it changes.
 
         Args:
-            message: The message.
+            status_message: The message.
             is_terminal: Whether this is the final message of the run.
+            message: Another name of ``status_message``, kept from earlier versions.
         """
-        self._status.set(message, is_terminal=is_terminal)
+        if status_message is not None and message is not None:
+            raise TypeError('pass the status message once: as status_message or as message')
+        text = status_message if status_message is not None else message
+        if text is None:
+            raise TypeError('set_status_message() needs the message: pass status_message=...')
+        self._status.set(text, is_terminal=bool(is_terminal))
 
     @property
     def status_message(self) -> str | None:
-        """The last status message set in this run."""
+        """The status message: the one set for ``exit()``, else the last one set in this run.
+
+        Setting it (as in the official SDK) chooses the terminal message that ``exit()`` and
+        ``fail()`` show when they are given none; it is not sent before that.
+        """
+        if self._exit_status_message is not None:
+            return self._exit_status_message
         return self._status.message
+
+    @status_message.setter
+    def status_message(self, value: str | None) -> None:
+        if value is not None and not isinstance(value, str):
+            raise TypeError(f'status_message must be a str or None, not {type(value).__name__}')
+        self._exit_status_message = value
 
     # -- API client ------------------------------------------------------------------------------
 

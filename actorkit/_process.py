@@ -7,6 +7,7 @@ Actor still running in that process. Each hook chains what was there before it.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import logging
 import os
 import signal
@@ -22,7 +23,7 @@ _log = logging.getLogger('actorkit.lifecycle')
 class RunningActor(Protocol):
     """What the hooks need of an Actor."""
 
-    def _finish_at_interpreter_exit(self, uncaught: BaseException | None) -> None: ...
+    def _finish_at_interpreter_exit(self, uncaught: BaseException | None) -> int | None: ...
 
     def _finish_on_signal(self, signum: int) -> None: ...
 
@@ -118,10 +119,87 @@ def end_process(exit_code: int) -> None:
     """
     if threading.current_thread() is threading.main_thread():
         sys.exit(exit_code)
-    logging.shutdown()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(exit_code)
+    _exit_now(exit_code)
+
+
+# -- interrupting the main thread when the run is aborted ----------------------------------------
+
+_sigint_guard_installed = False
+_sigint_guard_previous: Any = None
+_abort_interrupt_requested = False
+
+
+def prepare_abort_interrupt() -> bool:
+    """Make sure an abort can interrupt the main thread; return whether it can.
+
+    A process started with SIGINT ignored (a background job, ``nohup``) cannot be interrupted
+    by a SIGINT sent to its main thread. On the main thread this installs a handler that
+    raises ``KeyboardInterrupt`` only for an abort and otherwise does what the previous
+    disposition did (ignore SIGINT, or end the process by it). Child processes started while
+    it is installed get SIGINT's default disposition, not "ignored". It is removed by
+    :func:`release_abort_interrupt`.
+
+    Returns:
+        Whether :func:`interrupt_main_thread` will be able to interrupt the main thread.
+    """
+    global _sigint_guard_installed, _sigint_guard_previous
+    current = signal.getsignal(signal.SIGINT)
+    if callable(current):
+        return True  # Python's own handler (KeyboardInterrupt) or the application's
+    if threading.current_thread() is not threading.main_thread():
+        return False  # only the main thread may install a signal handler
+    _sigint_guard_previous = current
+    signal.signal(signal.SIGINT, _sigint_guard)
+    _sigint_guard_installed = True
+    return True
+
+
+def release_abort_interrupt() -> None:
+    """Restore the SIGINT disposition :func:`prepare_abort_interrupt` replaced (main thread)."""
+    global _sigint_guard_installed, _abort_interrupt_requested
+    if not _sigint_guard_installed or threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGINT) is _sigint_guard:
+        previous = _sigint_guard_previous
+        signal.signal(signal.SIGINT, previous if previous is not None else signal.SIG_DFL)
+    _sigint_guard_installed = False
+    _abort_interrupt_requested = False
+
+
+def _sigint_guard(signum: int, frame: FrameType | None) -> None:
+    global _abort_interrupt_requested
+    if _abort_interrupt_requested:
+        _abort_interrupt_requested = False
+        raise KeyboardInterrupt
+    if _sigint_guard_previous is signal.SIG_DFL:
+        # A SIGINT from elsewhere does what it did before actorkit's handler: end the process.
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGINT)
+    # Otherwise SIGINT was ignored, and still is.
+
+
+def interrupt_main_thread() -> bool:
+    """Raise ``KeyboardInterrupt`` in the main thread, waking it from a blocking wait.
+
+    A SIGINT sent to the main thread interrupts the system call it is blocked in (an
+    ``Event.wait``, a ``sleep``, a socket read), which ``_thread.interrupt_main`` would not.
+
+    Returns:
+        ``False`` when it cannot: SIGINT is ignored (or left to the operating system) and
+        :func:`prepare_abort_interrupt` could not install a handler.
+    """
+    global _abort_interrupt_requested
+    main = threading.main_thread()
+    handler = signal.getsignal(signal.SIGINT)
+    if not callable(handler) or main.ident is None or not main.is_alive():
+        return False
+    if handler is _sigint_guard:
+        _abort_interrupt_requested = True
+    signal.pthread_kill(main.ident, signal.SIGINT)
+    return True
+
+
+# -- hooks ---------------------------------------------------------------------------------------
 
 
 def _chain_excepthook() -> None:
@@ -143,11 +221,30 @@ def _at_exit() -> None:
     # they also catch an uncaught exception when the application replaced our hook.
     uncaught = _uncaught[-1] if _uncaught else None
     uncaught = uncaught or getattr(sys, 'last_exc', None) or getattr(sys, 'last_value', None)
+    codes: list[int] = []
     for actor in running_actors():
         try:
-            actor._finish_at_interpreter_exit(uncaught)
+            code = actor._finish_at_interpreter_exit(uncaught)
         except Exception:
             _log.exception('the exit sequence at interpreter exit failed')
+        else:
+            if code is not None:
+                codes.append(code)
+    if isinstance(uncaught, Exception) and codes and codes[0] != 1:
+        # Python ends a script whose exception went uncaught with 1, while the run ended (and
+        # its EXIT event said) 91 or the code the script set: end with that one, as the official
+        # SDK does. Only os._exit can change the code now; atexit hooks registered before
+        # actorkit's (they would run after it) are skipped, so logging is flushed here.
+        _log.debug('ending the process with exit code %d after an uncaught exception', codes[0])
+        _exit_now(codes[0])
+
+
+def _exit_now(code: int) -> None:
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            stream.flush()
+    os._exit(code)
 
 
 _fork_hook_registered = False

@@ -49,6 +49,33 @@ def join_all(threads: Iterable[threading.Thread], deadline: Deadline) -> list[th
     return alive
 
 
+def run_bounded(name: str, function: Callable[[], None], deadline: Deadline) -> bool:
+    """Run ``function`` on a named daemon thread and wait for it until ``deadline``.
+
+    An exception it raises is logged. A call still running at the deadline is reported and
+    left behind (its thread is a daemon).
+
+    Returns:
+        Whether it finished in time.
+    """
+
+    def guarded() -> None:
+        try:
+            function()
+        except Exception:
+            _log.exception('%s%s failed', THREAD_PREFIX, name)
+
+    thread = start_thread(name, guarded)
+    thread.join(deadline.remaining())
+    if thread.is_alive():
+        _log.warning(
+            '%s did not finish within the cleanup timeout; it is left running as a daemon',
+            thread.name,
+        )
+        return False
+    return True
+
+
 class Ticker:
     """Calls a function every ``interval`` seconds on its own thread until stopped.
 

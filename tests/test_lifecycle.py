@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
-from actorkit import Actor, ActorStateError, Configuration, Event, ExitData
+from actorkit import Actor, ActorStateError, Configuration, Event, ExitData, MigratingData
 
 MakeActor = Callable[..., Actor]
 
@@ -242,3 +244,93 @@ def test_exit_code_must_be_an_int() -> None:
     actor = Actor(configure_logging=False)
     with pytest.raises(TypeError, match='int'):
         actor.exit_code = '3'  # type: ignore[assignment]
+
+
+def test_cleanup_timeout_bounds_the_steps_after_the_listeners(
+    make_actor: MakeActor, caplog: pytest.LogCaptureFixture
+) -> None:
+    """exit(cleanup_timeout=...) gives up on a cleanup step that hangs, and says so."""
+    actor = make_actor()
+    actor.init()
+    actor.push_data({'a': 1})
+    storages = actor._storages
+    assert storages is not None
+    held, release = threading.Event(), threading.Event()
+
+    def hold_the_storage_lock() -> None:
+        with storages._lock:
+            held.set()
+            release.wait(30)
+
+    holder = threading.Thread(target=hold_the_storage_lock)
+    holder.start()
+    assert held.wait(10)
+    started = time.monotonic()
+    try:
+        with caplog.at_level(logging.WARNING, logger='actorkit'):
+            # The lock also holds up saving use_state, a listener: bound that wait too.
+            actor.exit(event_listeners_timeout=0.2, cleanup_timeout=timedelta(seconds=0.2))
+        took = time.monotonic() - started
+    finally:
+        release.set()
+        holder.join(10)
+    assert took < 5
+    assert not actor.is_running
+    assert 'actorkit-close-storages did not finish within the cleanup timeout' in caplog.text
+
+
+def test_the_official_sdk_names_are_accepted(make_actor: MakeActor) -> None:
+    """on/off/exit/fail/set_status_message and event_manager take the official keywords."""
+    actor = make_actor()
+    called: list[str] = []
+    seen = exits_seen(actor)
+
+    def by_event_name() -> None:
+        called.append('event_name')
+
+    def by_manager(data: MigratingData) -> None:
+        called.append(f'manager:{type(data).__name__}')
+
+    assert actor.on(event_name=Event.MIGRATING, listener=by_event_name) is by_event_name
+    actor.init()
+    assert actor.configuration is actor.config
+    assert actor.event_manager.active
+    actor.event_manager.on(event=Event.MIGRATING, listener=by_manager)
+    actor.event_manager.emit(event=Event.MIGRATING, event_data=MigratingData())
+    actor.event_manager.wait_for_all_listeners_to_complete(timeout=timedelta(seconds=10))
+    assert sorted(called) == ['event_name', 'manager:MigratingData']
+    actor.off(event_name=Event.MIGRATING, listener=by_event_name)
+    actor.event_manager.off(event=Event.MIGRATING, listener=by_manager)
+    actor.event_manager.emit(event=Event.MIGRATING, event_data=MigratingData())
+    actor.event_manager.wait_for_all_listeners_to_complete()
+    assert len(called) == 2
+    actor.set_status_message(status_message='Working', is_terminal=None)
+    actor.set_status_message(message='Still working')
+    assert actor.status_message == 'Still working'
+    actor.status_message = 'All done'
+    assert actor.log.name == 'actorkit'
+    assert actor.is_at_home() is False
+    actor.exit(
+        exit_code=3,
+        event_listeners_timeout=timedelta(seconds=5),
+        cleanup_timeout=timedelta(seconds=5),
+    )
+    assert [(data.exit_code, data.status_message) for data in seen] == [(3, 'All done')]
+    assert not actor.event_manager.active
+
+
+def test_fail_takes_the_official_keywords(make_actor: MakeActor) -> None:
+    """fail(exit_code=, exception=, status_message=) works as in the official SDK."""
+    actor = make_actor()
+    seen = exits_seen(actor)
+    actor.init()
+    actor.fail(exit_code=4, exception=ValueError('broken'), status_message='Broken input')
+    assert [(data.exit_code, data.status_message) for data in seen] == [(4, 'Broken input')]
+
+
+def test_configuration_is_the_official_name_of_config() -> None:
+    """Actor(configuration=...) is Actor(config=...); giving both is refused."""
+    config = Configuration(actor_id='given')
+    assert Actor(configuration=config, configure_logging=False).config is config
+    with pytest.raises(TypeError, match='not both'):
+        Actor(config=config, configuration=config)

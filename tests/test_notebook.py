@@ -93,6 +93,23 @@ def test_notebook_cells_rerun_exit_and_fail_without_ending_the_kernel(
                 ['raises-exception'],
             ),
             ("print('STILL ALIVE', actor.is_running, actor.exit_code)", []),
+            # A listener of the previous run reads actor.config while init() finishes that run.
+            (
+                'import time\n'
+                'from actorkit import Actor\n'
+                'patient = Actor(event_listeners_timeout=30)\n'
+                'seen = []\n'
+                'patient.init()\n'
+                'patient.on(Event.EXIT, lambda: seen.append(patient.config.is_at_home))',
+                [],
+            ),
+            (
+                'started = time.monotonic()\n'
+                'patient.init()\n'
+                "print('REINIT TOOK', round(time.monotonic() - started, 1), seen)\n"
+                'patient.exit()',
+                [],
+            ),
         ],
     )
     assert 'RUNNING True' in outputs[1]
@@ -104,3 +121,6 @@ def test_notebook_cells_rerun_exit_and_fail_without_ending_the_kernel(
     assert 'ERROR ValueError: bad cell' in outputs[5]
     assert 'Actor failed with an exception' in outputs[5]
     assert 'STILL ALIVE False 91' in outputs[6]
+    took, seen = outputs[8].split('REINIT TOOK ')[1].split(' ', 1)
+    assert seen.strip() == '[False]', outputs[8]
+    assert float(took) < 10, outputs[8]  # the listener timeout (30 s) must not be waited out

@@ -254,12 +254,20 @@ def test_keyboard_interrupt_in_with_block_runs_exit_sequence_and_propagates(
     assert 'code=130' in result.stdout
 
 
-def test_abort_with_interrupt_on_abort_interrupts_a_blocked_main_thread(tmp_path: Path) -> None:
-    """ABORTING with ACTORKIT_INTERRUPT_ON_ABORT=1 interrupts a main thread blocked in a wait."""
+@pytest.mark.parametrize('sigint', ['signal.SIG_IGN', 'signal.default_int_handler'])
+def test_abort_with_interrupt_on_abort_interrupts_a_blocked_main_thread(
+    tmp_path: Path, sigint: str
+) -> None:
+    """ABORTING with ACTORKIT_INTERRUPT_ON_ABORT=1 interrupts a blocked main thread.
+
+    It does so whether SIGINT is ignored (a script started as a background job) or not.
+    """
     result = run_script(
         tmp_path,
-        script("""
+        script(f"""
             import time
+
+            signal.signal(signal.SIGINT, {sigint})
 
             from actorkit.testing import emit
 
@@ -289,7 +297,8 @@ def test_abort_with_interrupt_on_abort_interrupts_a_blocked_main_thread(tmp_path
                     threading.Event().wait(15)
                     print('NOT INTERRUPTED')
             finally:
-                print(f'INTERRUPTED AFTER {time.monotonic() - started:.1f}', flush=True)
+                print(f'INTERRUPTED AFTER {{time.monotonic() - started:.1f}}', flush=True)
+                print('SIGINT RESTORED', signal.getsignal(signal.SIGINT) is {sigint}, flush=True)
         """),
         env={'ACTORKIT_INTERRUPT_ON_ABORT': '1'},
     )
@@ -301,6 +310,32 @@ def test_abort_with_interrupt_on_abort_interrupts_a_blocked_main_thread(tmp_path
     (line,) = [line for line in result.stdout.splitlines() if line.startswith('INTERRUPTED')]
     # A blocking wait must be woken (as Ctrl-C would), not left to run out its 15 s.
     assert float(line.split()[-1]) < 10, describe(result)
+    assert 'SIGINT RESTORED True' in result.stdout, describe(result)
+
+
+def test_abort_says_so_when_the_main_thread_cannot_be_interrupted(tmp_path: Path) -> None:
+    """With SIGINT ignored and init() off the main thread, the log says it cannot interrupt."""
+    result = run_script(
+        tmp_path,
+        script("""
+            from actorkit.testing import emit, wait_for_listeners
+
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            run = Actor(interrupt_on_abort=True, exit_process=False)
+            worker = threading.Thread(target=run.init)
+            worker.start()
+            worker.join()
+            emit(Event.ABORTING, actor=run)
+            wait_for_listeners(actor=run)
+            print('MAIN THREAD GOES ON', flush=True)
+            run.exit()
+        """),
+    )
+    assert result.returncode == 0, describe(result)
+    assert 'MAIN THREAD GOES ON' in result.stdout
+    assert 'an abort will not interrupt the main thread' in result.stderr, describe(result)
+    assert 'the main thread could not be interrupted' in result.stderr, describe(result)
+    assert 'interrupting the main thread' not in result.stderr, describe(result)
 
 
 def test_exit_does_not_hang_on_a_stuck_listener(tmp_path: Path) -> None:
@@ -435,7 +470,7 @@ def test_uncaught_exception_is_recorded_and_chains_the_excepthook(tmp_path: Path
             raise LookupError('no such product')
         """),
     )
-    assert result.returncode == 1, describe(result)
+    assert result.returncode == 91, describe(result)
     assert 'CUSTOM HOOK LookupError' in result.stdout
     exit_lines = [line for line in result.stdout.splitlines() if line.startswith('EXIT')]
     assert len(exit_lines) == 1, describe(result)
@@ -445,6 +480,42 @@ def test_uncaught_exception_is_recorded_and_chains_the_excepthook(tmp_path: Path
     assert any('LookupError' in line for line in error_lines), describe(result)
     # The traceback is printed by the chained hook (Python's own), once.
     assert result.stderr.count('Traceback (most recent call last)') == 1, describe(result)
+
+
+def test_uncaught_exception_ends_the_process_with_the_code_exit_reported(tmp_path: Path) -> None:
+    """`init(); raise ValueError` exits 91, as the EXIT event says; later atexit hooks run."""
+    result = run_script(
+        tmp_path,
+        script("""
+            import atexit
+
+            actor.on(Event.EXIT, on_exit)
+            actor.init()
+            atexit.register(lambda: print('ATEXIT HOOK RAN', flush=True))
+            logging.getLogger('actorkit').info('LAST LOG LINE')
+            raise ValueError('bad input')
+        """),
+    )
+    assert result.returncode == 91, describe(result)
+    assert f'EXIT pid={result.stdout.split("pid=")[1].split()[0]} code=91' in result.stdout
+    assert 'ATEXIT HOOK RAN' in result.stdout
+    assert 'LAST LOG LINE' in result.stderr
+    assert result.stderr.count('Traceback (most recent call last)') == 1, describe(result)
+
+
+def test_uncaught_exception_keeps_an_exit_code_set_before(tmp_path: Path) -> None:
+    """An exit code set before an uncaught exception is the process's code and EXIT's."""
+    result = run_script(
+        tmp_path,
+        script("""
+            actor.on(Event.EXIT, on_exit)
+            actor.init()
+            actor.exit_code = 7
+            raise ValueError('bad input')
+        """),
+    )
+    assert result.returncode == 7, describe(result)
+    assert 'code=7' in result.stdout
 
 
 def test_ctrl_c_outside_with_block_finishes_the_run_at_exit(tmp_path: Path) -> None:

@@ -182,16 +182,21 @@ def test_add_requests_takes_the_official_batch_waiting_arguments(
 
 
 SIGTERM_DURING_EXIT = """\
-import os
 import signal
 import threading
+import time
 
-from actorkit import Event, actor
+from actorkit import Event, _process, actor
 
 def on_exit(data):
-    os.kill(os.getpid(), signal.SIGTERM)
-    threading.Event().wait(0.3)  # a slow save, still running when the signal is handled
-    print('EXIT LISTENER DONE', data.exit_code, flush=True)
+    # To the main thread, which waits for this listener: the signal wakes its wait at once.
+    signal.pthread_kill(threading.main_thread().ident, signal.SIGTERM)
+    # A slow save, still running when the signal is handled: wait until the handler has
+    # deferred the signal (polled with a deadline).
+    deadline = time.monotonic() + 10
+    while _process._deferred_signal is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    print('EXIT LISTENER DONE', data.exit_code, _process._deferred_signal is not None, flush=True)
 
 def on_persist(data):
     print('PERSISTED', flush=True)
@@ -209,7 +214,7 @@ def test_sigterm_during_exit_lets_the_sequence_finish_then_exits_143(tmp_path: P
     result = run_script(tmp_path, SIGTERM_DURING_EXIT)
     assert result.returncode == 143, describe(result)
     assert 'PERSISTED' in result.stdout
-    assert 'EXIT LISTENER DONE 0' in result.stdout
+    assert 'EXIT LISTENER DONE 0 True' in result.stdout, describe(result)
     assert 'NOT REACHED' not in result.stdout
     assert 'did not finish' not in result.stderr
     assert 'Traceback' not in result.stderr

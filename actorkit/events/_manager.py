@@ -9,16 +9,15 @@ PERSIST_STATE and EXIT at shutdown.
 
 from __future__ import annotations
 
-import _thread
 import logging
-import signal
 import threading
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Protocol
 
+from actorkit import _process
 from actorkit._threads import Deadline, Ticker, join_all
-from actorkit.events._dispatch import Dispatcher
+from actorkit.events._dispatch import Dispatcher, Listener
 from actorkit.events._models import (
     PAYLOAD_TYPES,
     Event,
@@ -31,20 +30,6 @@ from actorkit.events._system_info import SystemInfoSampler
 _log = logging.getLogger('actorkit.events')
 
 Deliver = Callable[[Event, EventData], object]
-
-
-def _interrupt_main_thread() -> None:
-    """Raise KeyboardInterrupt in the main thread, waking it from a blocking wait.
-
-    ``_thread.interrupt_main`` only flags a pending signal, which a main thread blocked in
-    ``Event.wait``, ``sleep`` or a socket read would not see until the wait ends; a real SIGINT
-    sent to that thread interrupts the system call.
-    """
-    main = threading.main_thread()
-    if callable(signal.getsignal(signal.SIGINT)) and main.ident is not None:
-        signal.pthread_kill(main.ident, signal.SIGINT)
-    else:
-        _thread.interrupt_main()
 
 
 class EventSource(Protocol):
@@ -112,6 +97,55 @@ class EventManager:
         """The listener registry."""
         return self._dispatcher
 
+    # -- the official SDK's EventManager calls -----------------------------------------------
+
+    @property
+    def active(self) -> bool:
+        """Whether a run is going (events are delivered to listeners)."""
+        return self._running
+
+    def on(self, *, event: Event | str, listener: Listener) -> None:
+        """Add a listener of ``event`` (as ``actor.on``).
+
+        Args:
+            event: The event, e.g. ``Event.PERSIST_STATE``.
+            listener: The function (or coroutine function) to call, with no argument or one.
+        """
+        self._dispatcher.on(Event.parse(event), listener)
+
+    def off(self, *, event: Event | str, listener: Listener | None = None) -> None:
+        """Remove one listener of ``event``, or every one when ``listener`` is ``None``."""
+        self._dispatcher.off(Event.parse(event), listener)
+
+    def emit(self, *, event: Event | str, event_data: EventData) -> None:
+        """Deliver an event to the listeners, with the rules of a platform event.
+
+        Args:
+            event: The event.
+            event_data: Its payload, of the event's type (e.g. ``PersistStateData``).
+
+        Raises:
+            TypeError: ``event_data`` is not the payload type of ``event``.
+        """
+        self.deliver(Event.parse(event), event_data)
+
+    def wait_for_all_listeners_to_complete(
+        self, *, timeout: float | timedelta | None = None
+    ) -> None:
+        """Wait until every listener call scheduled so far has finished, or the timeout passes.
+
+        Args:
+            timeout: Seconds or a timedelta; ``None`` waits as long as it takes.
+        """
+        if timeout is None:
+            seconds = threading.TIMEOUT_MAX
+        elif isinstance(timeout, timedelta):
+            seconds = timeout.total_seconds()
+        else:
+            seconds = float(timeout)
+        for name in self.wait_idle(Deadline(seconds)):
+            _log.warning('event listener %s is still running after the wait', name)
+
     def start(
         self,
         *,
@@ -157,9 +191,19 @@ class EventManager:
                 Event.PERSIST_STATE, PersistStateData(is_migrating=False)
             )
             if self._interrupt_on_abort:
-                _log.warning('the run is being aborted: interrupting the main thread')
-                _interrupt_main_thread()
+                self._interrupt_main_thread()
         return scheduled
+
+    @staticmethod
+    def _interrupt_main_thread() -> None:
+        if _process.interrupt_main_thread():
+            _log.warning('the run is being aborted: interrupting the main thread')
+        else:
+            _log.warning(
+                'the run is being aborted, but the main thread could not be interrupted: SIGINT '
+                'is ignored in this process and actor.init() did not run on the main thread, '
+                'so no handler could be installed; stop the work from an ABORTING listener'
+            )
 
     def _persist_for_migration(self) -> int:
         with self._lock:
