@@ -8,6 +8,7 @@ Messages say what happened, to which thing, and what to do; they never contain s
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 
 class ActorkitError(Exception):
@@ -72,3 +73,56 @@ class StorageLimitError(InvalidStorageArgumentError):
 
     Nothing was written when this is raised.
     """
+
+
+class ApifyClientError(ActorkitError):
+    """A call of the platform API client failed (base class of the client's errors)."""
+
+
+class ApifyApiError(ApifyClientError):
+    """The platform API answered a call with an error status.
+
+    Attributes:
+        status_code: The HTTP status of the answer (e.g. 404, 429, 503).
+        type: The API's error type (e.g. ``record-not-found``); ``None`` when the answer had
+            none.
+        message: The API's error message (never contains the token).
+        method: The HTTP method of the call.
+        path: The path of the call, without its query string (never contains the token).
+        attempt: How many attempts were made (retries included).
+    """
+
+    def __init__(
+        self,
+        *,
+        status_code: int,
+        type: str | None,
+        message: str,
+        method: str,
+        path: str,
+        attempt: int = 1,
+    ) -> None:
+        self.status_code = status_code
+        self.type = type
+        self.message = message
+        self.method = method
+        self.path = path
+        self.attempt = attempt
+        kind = f' {type}' if type else ''
+        tries = f' after {attempt} attempts' if attempt > 1 else ''
+        super().__init__(f'{method} {path} failed with HTTP {status_code}{kind}{tries}: {message}')
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_api_error, (self.__dict__.copy(),))
+
+
+def _rebuild_api_error(fields: dict[str, Any]) -> ApifyApiError:
+    return ApifyApiError(**fields)
+
+
+class ApifyConnectionError(ApifyClientError, ConnectionError):
+    """The platform API could not be reached, or the connection broke before an answer came."""
+
+
+class ApifyTimeoutError(ApifyClientError, TimeoutError):
+    """The platform API did not answer a call in time (on every attempt)."""

@@ -1,0 +1,512 @@
+"""The HTTP layer of the API client: a connection per thread, retries, and one error boundary.
+
+Every call of every resource client goes through :meth:`HttpClient.call`. It owns the rules:
+
+- one connection pool per thread (``threading.local``, made on a thread's first call, closed when
+  the thread ends or the client is closed; a forked child makes its own);
+- per-attempt timeouts in tiers (5 s, 30 s, 360 s) that double on every retry, never above the
+  client's ``timeout`` (360 s when none is given);
+- retries with jittered exponential backoff on 429, every 5xx, broken connections and timeouts,
+  honouring ``Retry-After``; never on another 4xx;
+- request bodies of 1 KiB or more are gzip-compressed;
+- library exceptions become :class:`ApifyConnectionError` / :class:`ApifyTimeoutError` here, and
+  only here, chained with ``raise ... from``; error answers become :class:`ApifyApiError`;
+- the token is sent in the ``Authorization`` header only and is scrubbed from every message and
+  log line.
+
+The lean path through requests (measured by ``bench/client_calls.py``): requests sets up each
+thread's connection once (``HTTPAdapter`` builds the pool with its TLS settings and CA bundle),
+and every call then runs one plain HTTP/1.1 exchange on that connection, which is an
+``http.client`` connection: ready-made target and headers, headers and a small body in one write,
+the answer read whole. ``Session.request`` redoes on every call what never changes here (merging
+environment settings, looking up proxies, re-parsing and re-encoding the URL and headers, cookie
+jars, hooks, a ``Response`` object, urllib3's own request and response wrappers), which is most of
+its cost. When the environment names a proxy for the API, calls go through ``Session.request``
+instead, which knows proxies (tunnels, proxy authentication) best.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import logging
+import os
+import random
+import re
+import select
+import socket
+import threading
+import time
+import weakref
+import zlib
+from collections.abc import Mapping
+from datetime import timedelta
+from http.client import HTTPConnection as _PlainConnection
+from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import urlencode, urlsplit
+
+from actorkit._errors import ApifyApiError, ApifyConnectionError, ApifyTimeoutError
+from actorkit._version import __version__
+
+if TYPE_CHECKING:
+    from requests import Session
+
+logger = logging.getLogger('actorkit.client')
+
+SHORT = 5.0
+"""Base per-attempt timeout of quick calls (storage get/delete, run get/update/charge, ...)."""
+MEDIUM = 30.0
+"""Base per-attempt timeout of batch and list calls (push, batch add, lock head, ...)."""
+LONG = 360.0
+"""Base per-attempt timeout of record transfers and item listings."""
+MAX_ATTEMPT_TIMEOUT = 360.0
+"""The longest one attempt may take when the client has no ``timeout`` of its own."""
+GZIP_MIN_BYTES = 1024
+"""Bodies this long or longer are sent gzip-compressed."""
+RETRY_AFTER_CAP = 60.0
+"""The longest wait a ``Retry-After`` header can impose before the next attempt."""
+
+_NO_RETRY_STATUS = 300
+_TOKEN_QUERY = re.compile(r'(?i)((?:^|[?&;\s])token=)[^&#\s\'"]*')
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(',', ':'), allow_nan=False)
+
+_fork_generation = 0
+# The plain http.client exchange, run on urllib3's connection (an http.client subclass).
+_REQUEST = _PlainConnection.request
+_GET_RESPONSE = _PlainConnection.getresponse
+
+
+def _after_fork_in_child() -> None:
+    global _fork_generation
+    _fork_generation += 1
+
+
+if hasattr(os, 'register_at_fork'):  # pragma: no branch - POSIX
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+class Response(Protocol):
+    """What a successful call returns: the status, the headers and the whole body."""
+
+    @property
+    def status(self) -> int: ...
+
+    @property
+    def headers(self) -> Headers:
+        """The answer's headers, looked up case-insensitively."""
+        ...
+
+    @property
+    def data(self) -> bytes: ...
+
+
+class Headers(Protocol):
+    """Case-insensitive header lookup."""
+
+    def get(self, name: str, /) -> str | None: ...
+
+
+class _Answer:
+    __slots__ = ('data', 'headers', 'status')
+
+    def __init__(self, status: int, headers: Headers, data: bytes) -> None:
+        self.status = status
+        self.headers = headers
+        self.data = data
+
+
+def to_seconds(value: float | timedelta | None, what: str) -> float | None:
+    """Return ``value`` in seconds (``None`` stays ``None``); refuse negative values."""
+    if value is None:
+        return None
+    seconds = value.total_seconds() if isinstance(value, timedelta) else float(value)
+    if seconds < 0:
+        raise ValueError(f'{what} must not be negative, got {value!r}')
+    return seconds
+
+
+def encode_json(value: Any, what: str) -> bytes:
+    """Encode ``value`` as compact UTF-8 JSON, or say clearly why it cannot be."""
+    try:
+        return _ENCODER.encode(value).encode('utf-8')
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f'{what} cannot be sent as JSON: {exc}') from exc
+
+
+class Redactor:
+    """Scrubs one token, and any ``token=`` query value, from text."""
+
+    __slots__ = ('_token',)
+
+    def __init__(self, token: str | None) -> None:
+        self._token = token or None
+
+    def __call__(self, text: str) -> str:
+        if self._token and self._token in text:
+            text = text.replace(self._token, '***')
+        if 'token=' in text.lower():
+            text = _TOKEN_QUERY.sub(r'\1***', text)
+        return text
+
+
+class _Errors:
+    """The exception classes of the libraries below, sorted into the client's two kinds."""
+
+    def __init__(self) -> None:
+        from http.client import HTTPException  # noqa: PLC0415
+
+        from requests import RequestException  # noqa: PLC0415
+        from requests import Timeout as RequestsTimeout  # noqa: PLC0415
+        from urllib3.exceptions import (  # noqa: PLC0415
+            ConnectTimeoutError,
+            HTTPError,
+            NewConnectionError,
+            ReadTimeoutError,
+        )
+
+        self.timeouts: tuple[type[Exception], ...] = (
+            TimeoutError,
+            ConnectTimeoutError,
+            ReadTimeoutError,
+            RequestsTimeout,
+        )
+        # urllib3 2 makes NewConnectionError a ConnectTimeoutError: a refused connection is
+        # not a timeout.
+        self.not_timeouts: tuple[type[Exception], ...] = (NewConnectionError,)
+        self.broken: tuple[type[Exception], ...] = (
+            OSError,
+            HTTPException,
+            HTTPError,
+            RequestException,
+        )
+
+
+_errors: _Errors | None = None
+
+
+class _Connection:
+    """One thread's connection to the API, made by requests.
+
+    Without a proxy, requests' ``HTTPAdapter`` makes the connection pool (TLS context, CA
+    bundle) and the thread keeps one connection of it for itself, on which it runs plain
+    ``http.client`` exchanges. With a proxy, calls go through ``Session.request``.
+    """
+
+    __slots__ = ('__weakref__', 'connection', 'generation', 'session', 'timeout')
+
+    def __init__(self, origin: str) -> None:
+        import requests  # noqa: PLC0415 - requests is loaded only once the client is used
+        from requests.utils import get_environ_proxies, select_proxy  # noqa: PLC0415
+        from urllib3.connection import HTTPConnection  # noqa: PLC0415
+
+        global _errors
+        if _errors is None:
+            _errors = _Errors()
+        self.session = requests.Session()
+        self.generation = _fork_generation
+        self.timeout = -1.0
+        self.connection: _PlainConnection | None = None
+        if select_proxy(origin, get_environ_proxies(origin)):
+            return
+        verify: bool | str = (
+            os.environ.get('REQUESTS_CA_BUNDLE') or os.environ.get('CURL_CA_BUNDLE') or True
+        )
+        adapter = self.session.get_adapter(origin)
+        assert isinstance(adapter, requests.adapters.HTTPAdapter)
+        prepared = requests.Request('GET', origin + '/').prepare()
+        pool = adapter.get_connection_with_tls_context(prepared, verify, proxies={})
+        adapter.cert_verify(pool, origin, verify, None)
+        # The thread owns this connection for good (it is never handed back to the pool), so no
+        # pool bookkeeping runs per call. urllib3 made it: connecting and TLS are urllib3's.
+        connection = pool._get_conn()
+        assert isinstance(connection, HTTPConnection)
+        self.connection = connection
+
+    def close(self) -> None:
+        _close(self.connection, self.session)
+
+    def exchange(
+        self,
+        method: str,
+        url: str,
+        *,
+        target: str,
+        body: bytes | None,
+        headers: dict[str, str],
+        seconds: float,
+    ) -> _Answer:
+        """Send one request and read its whole answer (no retry here)."""
+        connection = self.connection
+        if connection is None:
+            response = self.session.request(
+                method, url, data=body, headers=headers, timeout=seconds, allow_redirects=False
+            )
+            return _Answer(response.status_code, response.headers, response.content)
+        if seconds != self.timeout:
+            connection.timeout = seconds
+            if connection.sock is not None:
+                connection.sock.settimeout(seconds)
+            self.timeout = seconds
+        if connection.sock is not None and _is_dropped(connection.sock):
+            connection.close()  # the server closed the idle connection: open a new one
+        try:
+            _REQUEST(connection, method, target, body, headers)
+            answer = _GET_RESPONSE(connection)
+            data = answer.read()
+        except BaseException:
+            connection.close()
+            raise
+        answer_headers = answer.msg
+        if data and answer_headers.get('Content-Encoding') == 'gzip':
+            data = zlib.decompress(data, 47)
+        return _Answer(answer.status, answer_headers, data)
+
+
+def _is_dropped(sock: socket.socket) -> bool:
+    """Whether an idle keep-alive socket was closed (or spoke out of turn) by the server."""
+    try:
+        readable, _, _ = select.select([sock], [], [], 0)
+    except (OSError, ValueError):
+        return True
+    return bool(readable)
+
+
+class HttpClient:
+    """Sends API calls with the client's retry, timeout, compression and error rules.
+
+    Safe to share between threads: its settings never change and every thread gets its own
+    connection pool.
+    """
+
+    def __init__(
+        self,
+        *,
+        token: str | None,
+        api_url: str,
+        api_public_url: str,
+        max_retries: int,
+        min_delay_between_retries: float,
+        timeout: float | None,
+    ) -> None:
+        if max_retries < 0:
+            raise ValueError(f'max_retries must be 0 or more, got {max_retries}')
+        self.redact = Redactor(token)
+        self.origin, self.base_path = self._split(api_url, 'api_url')
+        public_origin, public_path = self._split(api_public_url, 'api_public_url')
+        self.api_url = self.origin + self.base_path.removesuffix('/v2')
+        self.public_base = public_origin + public_path
+        """The public base URL with ``/v2``, for links given to others."""
+        self.max_retries = max_retries
+        self.min_delay = min_delay_between_retries
+        self.timeout_cap = MAX_ATTEMPT_TIMEOUT if timeout is None else timeout
+        headers = {
+            'User-Agent': f'actorkit/{__version__} (ApifyClient; python-requests)',
+            'Accept-Encoding': 'gzip',
+        }
+        if token:
+            headers['Authorization'] = f'Bearer {token}'
+        self._headers = headers
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._connections: weakref.WeakSet[_Connection] = weakref.WeakSet()
+
+    def _split(self, url: str, what: str) -> tuple[str, str]:
+        parts = urlsplit(url.strip())
+        if parts.scheme not in ('http', 'https') or not parts.netloc:
+            raise ValueError(
+                f'{what} must be an http(s) URL like https://api.apify.com, '
+                f'got {self.redact(repr(url))}'
+            )
+        if parts.query or parts.fragment:
+            raise ValueError(f'{what} must not carry a query string or a fragment; remove it')
+        path = parts.path.rstrip('/')
+        return f'{parts.scheme}://{parts.netloc}', path if path.endswith('/v2') else f'{path}/v2'
+
+    def _connection(self) -> _Connection:
+        connection: _Connection | None = getattr(self._local, 'connection', None)
+        if connection is None or connection.generation != _fork_generation:
+            connection = _Connection(self.origin)
+            # The socket is closed when the thread ends (its local dies) or on close().
+            weakref.finalize(connection, _close, connection.connection, connection.session)
+            with self._lock:
+                self._connections.add(connection)
+            self._local.connection = connection
+        return connection
+
+    def close(self) -> None:
+        """Close the connections of every thread (they reconnect on their next call)."""
+        with self._lock:
+            connections = list(self._connections)
+            self._connections.clear()
+        for connection in connections:
+            connection.close()
+        self._local = threading.local()
+
+    def attempt_timeout(self, base: float, attempt: int) -> float:
+        """The timeout of attempt ``attempt`` (1-based) of a call whose tier is ``base``."""
+        return min(base * float(2 ** (attempt - 1)), self.timeout_cap)
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: bytes | None = None,
+        content_type: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float = SHORT,
+        extra_timeout: float = 0.0,
+    ) -> Response:
+        """Send one API call, retrying it as the rules say, and return the successful answer.
+
+        Args:
+            method: The HTTP method.
+            path: The path below ``/v2``, already percent-encoded (``/datasets/abc/items``).
+            params: The query parameters (already in the API's text form).
+            body: The request body, if any (compressed here when it is large).
+            content_type: The body's Content-Type.
+            headers: More request headers (e.g. ``idempotency-key``).
+            timeout: The tier: the base timeout of the first attempt, doubled on each retry.
+            extra_timeout: Seconds added to every attempt's timeout (a long poll's wait).
+
+        Raises:
+            ApifyApiError: The API answered with an error status (after the retries allowed).
+            ApifyConnectionError: The API could not be reached (after the retries allowed).
+            ApifyTimeoutError: No answer came in time (after the retries allowed).
+        """
+        full_path = self.base_path + path
+        target = f'{full_path}?{urlencode(params)}' if params else full_path
+        request_headers = self._headers
+        if body is not None or headers:
+            request_headers = request_headers.copy()
+            if headers:
+                request_headers.update(headers)
+            if body is not None:
+                if content_type is not None:
+                    request_headers['Content-Type'] = content_type
+                if len(body) >= GZIP_MIN_BYTES:
+                    body = gzip.compress(body, compresslevel=6, mtime=0)
+                    request_headers['Content-Encoding'] = 'gzip'
+        connection = self._connection()
+        errors = _errors
+        assert errors is not None
+        attempt = 1
+        while True:
+            seconds = self.attempt_timeout(timeout, attempt) + extra_timeout
+            try:
+                response = connection.exchange(
+                    method,
+                    self.origin + target,
+                    target=target,
+                    body=body,
+                    headers=request_headers,
+                    seconds=seconds,
+                )
+            except Exception as exc:
+                error = self._translate(errors, exc, (method, full_path, attempt, seconds))
+                if error is None:
+                    raise
+                if attempt > self.max_retries:
+                    raise error from exc
+                delay = self._backoff(attempt)
+                if logger.isEnabledFor(logging.DEBUG):
+                    logger.debug(
+                        '%s %s attempt %d failed (%s); retrying in %.2f s',
+                        method,
+                        self.redact(full_path),
+                        attempt,
+                        self.redact(str(error)),
+                        delay,
+                    )
+            else:
+                status = response.status
+                if status < _NO_RETRY_STATUS:
+                    if logger.isEnabledFor(logging.DEBUG):
+                        logger.debug(
+                            '%s %s -> %d (attempt %d)',
+                            method,
+                            self.redact(full_path),
+                            status,
+                            attempt,
+                        )
+                    return response
+                if (status != 429 and status < 500) or attempt > self.max_retries:
+                    raise self._api_error(response, method, full_path, attempt)
+                delay = self._backoff(attempt)
+                retry_after = _retry_after(response.headers.get('Retry-After'))
+                if retry_after is not None:
+                    delay = max(delay, retry_after)
+                if logger.isEnabledFor(logging.DEBUG):
+                    logger.debug(
+                        '%s %s -> %d (attempt %d); retrying in %.2f s',
+                        method,
+                        self.redact(full_path),
+                        status,
+                        attempt,
+                        delay,
+                    )
+            time.sleep(delay)
+            attempt += 1
+
+    def _backoff(self, attempt: int) -> float:
+        return random.uniform(1, 2) * self.min_delay * float(2 ** (attempt - 1))  # noqa: S311
+
+    def _translate(
+        self, errors: _Errors, exc: Exception, call: tuple[str, str, int, float]
+    ) -> ApifyConnectionError | ApifyTimeoutError | None:
+        method, path, attempt, seconds = call
+        where = f'{method} {self.redact(path)}'
+        tries = f' (attempt {attempt})'
+        if isinstance(exc, errors.timeouts) and not isinstance(exc, errors.not_timeouts):
+            return ApifyTimeoutError(f'{where} got no answer within {seconds:g} s{tries}')
+        if isinstance(exc, errors.broken):
+            detail = self.redact(str(exc) or type(exc).__name__)
+            return ApifyConnectionError(
+                f'{where} failed: no answer from {self.origin}{tries}: {detail}'
+            )
+        return None
+
+    def _api_error(self, response: Response, method: str, path: str, attempt: int) -> ApifyApiError:
+        error_type: str | None = None
+        message = ''
+        try:
+            payload = json.loads(response.data)
+        except ValueError:
+            payload = None
+        if isinstance(payload, dict) and isinstance(payload.get('error'), dict):
+            error_type = payload['error'].get('type')
+            message = str(payload['error'].get('message') or '')
+        if not message:
+            text = response.data[:300].decode('utf-8', 'replace').strip()
+            message = text or 'the answer had no error message'
+        error = ApifyApiError(
+            status_code=response.status,
+            type=error_type if isinstance(error_type, str) else None,
+            message=self.redact(message),
+            method=method,
+            path=self.redact(path),
+            attempt=attempt,
+        )
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug('%s', error)
+        return error
+
+
+def _close(connection: _PlainConnection | None, session: Session) -> None:
+    if connection is not None:
+        connection.close()
+    session.close()
+
+
+def _retry_after(value: str | None) -> float | None:
+    """The delay a ``Retry-After`` header asks for, in seconds (its seconds form only)."""
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None
+    if not seconds >= 0:  # negative or NaN
+        return None
+    return min(seconds, RETRY_AFTER_CAP)
