@@ -4,11 +4,17 @@
 run and ``actor.exit()`` ends it (or use ``with actor:`` or ``@actor.main``).
 """
 
+from typing import TYPE_CHECKING, Any
+
 from actorkit._actor import Actor
 from actorkit._config import Configuration, Secret
 from actorkit._errors import (
     ActorkitError,
     ActorStateError,
+    ApifyApiError,
+    ApifyClientError,
+    ApifyConnectionError,
+    ApifyTimeoutError,
     ConfigurationError,
     InputError,
     InvalidStorageArgumentError,
@@ -27,14 +33,33 @@ from actorkit.events._models import (
     SystemInfoData,
 )
 
+if TYPE_CHECKING:
+    from actorkit.client import ApifyClient
+
 actor = Actor()
 """The default Actor of the process."""
+
+
+def __getattr__(name: str) -> Any:
+    # The API client loads on first use: importing actorkit never imports requests.
+    if name == 'ApifyClient':
+        from actorkit.client import ApifyClient  # noqa: PLC0415
+
+        globals()[name] = ApifyClient
+        return ApifyClient
+    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
+
 
 __all__ = [
     'AbortingData',
     'Actor',
     'ActorStateError',
     'ActorkitError',
+    'ApifyApiError',
+    'ApifyClient',
+    'ApifyClientError',
+    'ApifyConnectionError',
+    'ApifyTimeoutError',
     'Configuration',
     'ConfigurationError',
     'Event',

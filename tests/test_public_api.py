@@ -17,6 +17,11 @@ def test_all_is_pinned() -> None:
             'Actor',
             'ActorStateError',
             'ActorkitError',
+            'ApifyApiError',
+            'ApifyClient',
+            'ApifyClientError',
+            'ApifyConnectionError',
+            'ApifyTimeoutError',
             'Configuration',
             'ConfigurationError',
             'Event',
@@ -88,3 +93,14 @@ def test_import_has_no_side_effects(tmp_path) -> None:
     assert report['new_files'] == []
     assert report['root_changed'] is False
     assert report['actorkit_handlers'] == ['NullHandler']
+
+
+def test_api_client_loads_on_first_use() -> None:
+    """actorkit.ApifyClient is the client package's class, imported only when asked for."""
+    code = (
+        'import sys, actorkit; before = "requests" in sys.modules; '
+        'from actorkit import ApifyClient; import actorkit.client as c; '
+        'print(before, ApifyClient is c.ApifyClient)'
+    )
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ['False', 'True']
