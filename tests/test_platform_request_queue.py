@@ -324,3 +324,38 @@ with actor:
     assert output is not None
     assert output['value'] == {'ok': True}
     assert not (directory / 'storage').exists()
+
+
+def test_re_adding_known_requests_costs_no_call(
+    platform: FakePlatform, open_queue: Callable[..., RequestQueue]
+) -> None:
+    """Requests this client already added are answered from its cache, not the API."""
+    queue = open_queue()
+    queue.add_requests(_urls(10))
+    platform.clear_received()
+    results = queue.add_requests(_urls(10))
+    assert all(result.was_already_present for result in results)
+    assert not [r for r in platform.received if '/requests' in r.path]
+
+
+def test_unprocessed_requests_after_the_retries_are_an_error(
+    platform: FakePlatform, open_queue: Callable[..., RequestQueue]
+) -> None:
+    """When the platform keeps leaving requests unprocessed, add_requests says how many."""
+    from actorkit import StorageError
+
+    queue = open_queue()
+    platform.inject_unprocessed(count=2, times=4)
+    with pytest.raises(StorageError, match='did not add 2 of 5 requests'):
+        queue.add_requests(_urls(5))
+    assert queue.get_total_count() == 3
+
+
+def test_purge_empties_the_queue(open_queue: Callable[..., RequestQueue]) -> None:
+    """purge() deletes every request and keeps the queue."""
+    queue = open_queue()
+    queue.add_requests(_urls(30))
+    queue.purge()
+    assert queue.get_total_count() == 0
+    assert queue.fetch_next_request() is None
+    assert queue.is_finished()
