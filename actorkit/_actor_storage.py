@@ -29,6 +29,8 @@ class ActorStorageMethods:
         id: str | None = None,
         name: str | None = None,
         alias: str | None = None,
+        *,
+        force_cloud: bool = False,
     ) -> KeyValueStore:
         """Open a key-value store: the run's default one when no argument is given.
 
@@ -36,17 +38,23 @@ class ActorStorageMethods:
             id: The id of an existing store.
             name: A global named store (kept across runs, never purged), created if missing.
             alias: An unnamed store scoped to this run, created if missing.
+            force_cloud: Open the store on the Apify platform even when running locally
+                (needs ``APIFY_TOKEN``).
 
         Returns:
             The store; opening the same store again returns the same object.
         """
-        return self._storage().open_key_value_store(id=id, name=name, alias=alias)
+        return self._storage().open_key_value_store(
+            id=id, name=name, alias=alias, force_cloud=force_cloud
+        )
 
     def open_dataset(
         self,
         id: str | None = None,
         name: str | None = None,
         alias: str | None = None,
+        *,
+        force_cloud: bool = False,
     ) -> Dataset:
         """Open a dataset: the run's default one when no argument is given.
 
@@ -54,17 +62,21 @@ class ActorStorageMethods:
             id: The id of an existing dataset.
             name: A global named dataset (kept across runs, never purged), created if missing.
             alias: An unnamed dataset scoped to this run, created if missing.
+            force_cloud: Open the dataset on the Apify platform even when running locally
+                (needs ``APIFY_TOKEN``).
 
         Returns:
             The dataset; opening the same dataset again returns the same object.
         """
-        return self._storage().open_dataset(id=id, name=name, alias=alias)
+        return self._storage().open_dataset(id=id, name=name, alias=alias, force_cloud=force_cloud)
 
     def open_request_queue(
         self,
         id: str | None = None,
         name: str | None = None,
         alias: str | None = None,
+        *,
+        force_cloud: bool = False,
     ) -> RequestQueue:
         """Open a request queue: the run's default one when no argument is given.
 
@@ -72,11 +84,15 @@ class ActorStorageMethods:
             id: The id of an existing queue.
             name: A global named queue (kept across runs, never purged), created if missing.
             alias: An unnamed queue scoped to this run, created if missing.
+            force_cloud: Open the queue on the Apify platform even when running locally
+                (needs ``APIFY_TOKEN``).
 
         Returns:
             The queue; opening the same queue again returns the same object.
         """
-        return self._storage().open_request_queue(id=id, name=name, alias=alias)
+        return self._storage().open_request_queue(
+            id=id, name=name, alias=alias, force_cloud=force_cloud
+        )
 
     def get_input(self) -> Any:
         """Return the Actor input.
@@ -103,8 +119,24 @@ class ActorStorageMethods:
         """Write a record of the default key-value store (``None`` deletes it)."""
         self.open_key_value_store().set_value(key, value, content_type=content_type)
 
-    def push_data(self, data: Any) -> None:
-        """Append an item (a dict) or a list of items to the default dataset."""
+    def push_data(self, data: Any, charged_event_name: str | None = None) -> None:
+        """Append an item (a dict) or a list of items to the default dataset.
+
+        Args:
+            data: A dict, or a list of dicts.
+            charged_event_name: The pay-per-event event to charge per item, as in the official
+                SDK. Without pay-per-event pricing (and always locally) it is ignored, as the
+                official SDK ignores it.
+        """
+        if charged_event_name is not None and not isinstance(charged_event_name, str):
+            raise TypeError(
+                f'charged_event_name must be a str or None, not {type(charged_event_name).__name__}'
+            )
+        if charged_event_name is not None and charged_event_name.startswith('apify-'):
+            raise ValueError(
+                f'cannot charge for the synthetic event {charged_event_name!r}: events starting '
+                f'with "apify-" are charged by the platform itself; pass your own event name'
+            )
         self.open_dataset().push_data(data)
 
     def use_state(

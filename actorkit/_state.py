@@ -6,12 +6,7 @@ import json
 import logging
 import threading
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
-
-from actorkit._errors import InvalidStorageArgumentError
-
-if TYPE_CHECKING:
-    from actorkit.storages._key_value_store import KeyValueStore
+from typing import Any
 
 _log = logging.getLogger('actorkit.state')
 
@@ -72,10 +67,17 @@ class State(dict):  # type: ignore[type-arg]
 class StateSaver:
     """Saves one :class:`State` to one record, skipping saves when nothing changed."""
 
-    def __init__(self, state: State, key: str, store: Callable[[], KeyValueStore]) -> None:
+    def __init__(self, state: State, key: str, write: Callable[[str, Any], None]) -> None:
+        """Keep ``state`` saved in record ``key``.
+
+        Args:
+            state: The state to save.
+            key: The record it is saved to.
+            write: Writes a JSON value to a record (``store.set_value``).
+        """
         self.state = state
         self._key = key
-        self._store = store
+        self._write = write
         self._save_lock = threading.Lock()
         self._last_saved: str | None = None
 
@@ -86,41 +88,45 @@ class StateSaver:
 
     def mark_loaded(self) -> None:
         """Remember the loaded value as saved, so an unchanged state is not rewritten."""
+        from actorkit.storages._serialization import compact_json  # noqa: PLC0415 (start-up)
+
         with self._save_lock, self.state.lock:
-            self._last_saved = json.dumps(self.state, ensure_ascii=False)
+            self._last_saved = compact_json(self.state)
 
     def save(self) -> None:
         """Write a consistent snapshot of the state, if it changed since the last save."""
+        from actorkit.storages._serialization import compact_json  # noqa: PLC0415 (start-up)
+
         with self._save_lock:
             with self.state.lock:
                 # The C JSON encoder takes each dict's items at once under the GIL, and the
                 # lock keeps State's own mutations out: the snapshot is consistent.
                 try:
-                    encoded = json.dumps(self.state, ensure_ascii=False)
-                except (TypeError, ValueError) as exc:
+                    encoded = compact_json(self.state)
+                except (TypeError, ValueError, RecursionError) as exc:
+                    reason = 'it is nested too deeply' if isinstance(exc, RecursionError) else exc
                     _log.error(
-                        'state %r cannot be saved: it is not JSON-serializable (%s); keep only '
-                        'dicts, lists, str, numbers, bools and None in it',
+                        'state %r cannot be saved as JSON (%s); keep only dicts, lists, str, '
+                        'numbers, bools and None in it; it is saved again at the next '
+                        'PERSIST_STATE',
                         self._key,
-                        exc,
+                        reason,
                     )
                     return
             if encoded == self._last_saved:
                 return
-            self._store().set_value(self._key, json.loads(encoded))
+            self._write(self._key, json.loads(encoded))
             self._last_saved = encoded
 
 
 def initial_state(stored: object, default_value: Mapping[str, Any] | None, key: str) -> State:
     """Build the State from the stored record, or from a copy of the default."""
+    from actorkit.storages._serialization import check_json, compact_json  # noqa: PLC0415
+
     if stored is None:
-        try:
-            return State(json.loads(json.dumps(dict(default_value or {}))))
-        except (TypeError, ValueError) as exc:
-            raise InvalidStorageArgumentError(
-                f'the default value of state {key!r} is not JSON ({exc}), so it could never be '
-                'saved: keep only dicts, lists, str, numbers, bools and None in it'
-            ) from exc
+        default = dict(default_value or {})
+        check_json(default, f'the default value of state {key!r}', 'it could never be saved')
+        return State(json.loads(compact_json(default)))
     if not isinstance(stored, dict):
         raise TypeError(
             f'the record {key!r} holds a {type(stored).__name__}, not a dict, so it cannot be '

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from actorkit.storages._dataset import Dataset
     from actorkit.storages._key_value_store import KeyValueStore
     from actorkit.storages._request_queue import RequestQueue
+    from actorkit.storages._run_purge import RunPurge
 
 _log = logging.getLogger('actorkit.storage')
 _T = TypeVar('_T')
@@ -47,6 +48,12 @@ class StorageManager:
         self._opened: dict[int, Any] = {}
         self._savers: dict[tuple[str, str], StateSaver] = {}
         self._closed = False
+        self._run_purge: RunPurge | None = None
+        if not config.is_at_home:
+            # The run's token goes into os.environ now, before the Actor can start a worker.
+            from actorkit.storages._run_purge import RunPurge  # noqa: PLC0415
+
+            self._run_purge = RunPurge(self.root)
 
     @property
     def root(self) -> Path:
@@ -78,7 +85,7 @@ class StorageManager:
                 }
                 self._backend = LocalStorageBackend(
                     self.root,
-                    purge_on_start=self._config.purge_on_start,
+                    purge_on_start=False,  # once per run, by _wrap (see _run_purge)
                     input_key=self._config.input_key,
                     default_ids=default_ids,
                 )
@@ -99,10 +106,22 @@ class StorageManager:
             )
         return self._cloud_backend
 
-    def _wrap(self, client: Any, build: Callable[[Any], _T]) -> _T:
+    def _wrap(self, client: Any, build: Callable[[Any], _T], kind: str | None = None) -> _T:
+        """Return the public object of ``client``, building it on first use.
+
+        ``kind`` (a local storage's folder kind) asks for the purge on start: an unnamed local
+        storage is purged once per run, before anyone gets its object.
+        """
         with self._lock:
             opened = self._opened.get(id(client))
             if opened is None or opened[0] is not client:
+                if (
+                    kind is not None
+                    and self._run_purge is not None
+                    and self._config.purge_on_start
+                    and client.get_metadata().name is None
+                ):
+                    self._run_purge.purge_once(kind, client)
                 opened = (client, build(client))
                 self._opened[id(client)] = opened
             result: _T = opened[1]
@@ -120,7 +139,9 @@ class StorageManager:
         _check_open_args(id, name, alias)
         client = self.backend(force_cloud).open_key_value_store(id=id, name=name, alias=alias)
         return self._wrap(
-            client, lambda c: KeyValueStore(c, auto_saved_values=self.auto_saved_value)
+            client,
+            lambda c: KeyValueStore(c, auto_saved_values=self),
+            None if force_cloud else 'key_value_stores',
         )
 
     def open_dataset(
@@ -137,6 +158,7 @@ class StorageManager:
         return self._wrap(
             client,
             lambda c: Dataset(c, open_key_value_store=self.open_key_value_store),
+            None if force_cloud else 'datasets',
         )
 
     def open_request_queue(
@@ -150,7 +172,7 @@ class StorageManager:
 
         _check_open_args(id, name, alias)
         client = self.backend(force_cloud).open_request_queue(id=id, name=name, alias=alias)
-        return self._wrap(client, RequestQueue)
+        return self._wrap(client, RequestQueue, None if force_cloud else 'request_queues')
 
     def get_input(self) -> Any:
         from actorkit.storages._input import load_input  # noqa: PLC0415
@@ -195,16 +217,26 @@ class StorageManager:
                 return saver.state
             stored = store.get_value(state_key)
             state = initial_state(stored, default_value, state_key)
-            saver = StateSaver(state, state_key, lambda: store)
+            saver = StateSaver(state, state_key, store.set_value)
             if stored is not None:
                 saver.mark_loaded()
             self._savers[(store.id, state_key)] = saver
             return state
 
+    def persist_auto_saved_values(self, store: KeyValueStore) -> None:
+        """Save the auto-saved values of ``store`` now (``persist_autosaved_values()``)."""
+        with self._lock:
+            savers = [saver for (owner, _), saver in self._savers.items() if owner == store.id]
+        self._save(savers)
+
     def persist_states(self) -> None:
         """Save every ``use_state`` value (on PERSIST_STATE)."""
         with self._lock:
             savers = list(self._savers.values())
+        self._save(savers)
+
+    @staticmethod
+    def _save(savers: list[StateSaver]) -> None:
         for saver in savers:
             try:
                 saver.save()
@@ -219,8 +251,12 @@ class StorageManager:
             self._closed = True
             backend, self._backend = self._backend, None
             cloud, self._cloud_backend = self._cloud_backend, None
-            self._opened.clear()
+            opened, self._opened = self._opened, {}
             self._savers.clear()
+            for _, storage in opened.values():
+                storage.end_run()
+            if self._run_purge is not None:
+                self._run_purge.close()
         try:
             if cloud is not None:
                 cloud.close()

@@ -13,6 +13,7 @@ import pytest
 from actorkit._errors import InvalidStorageArgumentError, StorageError
 from actorkit.storages._key_value_store import KeyValueStore
 from actorkit.storages._local import LocalStorageBackend
+from tests._fs_calls import count_fs_calls
 
 JSON = 'application/json; charset=utf-8'
 TEXT = 'text/plain; charset=utf-8'
@@ -231,29 +232,85 @@ def test_list_keys_pages_in_ascending_order(kvs: KeyValueStore) -> None:
     keys = [f'k{n:02d}' for n in range(25)] + ['other']
     for key in reversed(keys):
         kvs.set_value(key, key)
-    first = kvs.list_keys(limit=10)
+    first = kvs.list_keys_page(limit=10)
     assert [i.key for i in first.items] == keys[:10]
     assert first.is_truncated
     assert first.next_exclusive_start_key == 'k09'
     assert first.count == 10
-    second = kvs.list_keys(exclusive_start_key='k09', limit=10)
+    second = kvs.list_keys_page(exclusive_start_key='k09', limit=10)
     assert [i.key for i in second.items] == keys[10:20]
-    last = kvs.list_keys(exclusive_start_key='k19', limit=10)
+    last = kvs.list_keys_page(exclusive_start_key='k19', limit=10)
     assert [i.key for i in last.items] == [*keys[20:25], 'other']
     assert not last.is_truncated
     assert last.next_exclusive_start_key is None
-    assert [i.key for i in kvs.list_keys(prefix='k1').items] == keys[10:20]
+    assert [i.key for i in kvs.list_keys_page(prefix='k1').items] == keys[10:20]
     assert [i.key for i in kvs.iterate_keys()] == sorted(keys)
     assert [i.key for i in kvs.iterate_keys(prefix='oth')] == ['other']
     sizes = {i.key: i.size for i in kvs.iterate_keys()}
     assert sizes['k00'] == len('k00')
 
 
+def write_official_records(target: Path, count: int) -> list[str]:
+    """Write ``count`` JSON records as the official SDK lays them out; return their keys."""
+    target.mkdir(parents=True, exist_ok=True)
+    keys = [f'rec-{n:05d}' for n in range(count)]
+    for key in keys:
+        body = json.dumps({'key': key}, indent=2).encode()
+        (target / key).write_bytes(body)
+        meta = {'key': key, 'content_type': JSON, 'size': len(body)}
+        (target / f'{key}.__metadata__.json').write_text(json.dumps(meta, indent=2))
+    return keys
+
+
+def test_listing_every_key_page_by_page_lists_the_folder_once(
+    keeping: LocalStorageBackend, root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Paging through all keys costs one listing, and one stat per key listed (not per page)."""
+    count = 1000
+    keys = write_official_records(folder(root, 'big'), count)
+    client = keeping.open_key_value_store(name='big')
+    listed: list[str] = []
+    with count_fs_calls(monkeypatch, folder(root, 'big')) as calls:
+        start = None
+        while True:
+            page = client.list_keys(exclusive_start_key=start, limit=50, prefix=None)
+            listed += [info.key for info in page.items]
+            if not page.is_truncated:
+                break
+            start = page.next_exclusive_start_key
+        assert calls.listings <= 2  # once, and once more if the folder was not quiet yet
+        assert len([name for name in calls.stats if name != '.']) == count  # the sizes
+    assert listed == keys
+    assert page.items[-1].size == len(json.dumps({'key': keys[-1]}, indent=2))
+    assert page.items[-1].content_type == JSON
+
+
+def test_listed_keys_follow_own_and_other_clients_changes(root: Path) -> None:
+    """Keys set or deleted between pages, here or by another client, show in the next page."""
+    mine = LocalStorageBackend(root, purge_on_start=False)
+    theirs = LocalStorageBackend(root, purge_on_start=False)
+    kvs = KeyValueStore(mine.open_key_value_store(name='shared'))
+    other = KeyValueStore(theirs.open_key_value_store(name='shared'))
+    for key in ('a', 'c', 'e'):
+        kvs.set_value(key, key)
+    assert [i.key for i in kvs.iterate_keys()] == ['a', 'c', 'e']
+    kvs.set_value('b', 'b')
+    kvs.delete_value('e')
+    assert [i.key for i in kvs.iterate_keys()] == ['a', 'b', 'c']
+    other.set_value('d', 'dd')
+    other.delete_value('a')
+    assert [(i.key, i.size) for i in kvs.iterate_keys()] == [('b', 1), ('c', 1), ('d', 2)]
+    assert [i.key for i in kvs.iterate_keys('b', prefix='c')] == ['c']
+    assert [i.key for i in kvs.iterate_keys('c')] == ['d']
+    mine.close()
+    theirs.close()
+
+
 @pytest.mark.parametrize('limit', [0, 1001, -1, True, 2.5])
 def test_list_keys_refuses_bad_limits(kvs: KeyValueStore, limit: Any) -> None:
-    """limit must be an int from 1 to 1000."""
+    """A page's limit must be an int from 1 to 1000."""
     with pytest.raises(InvalidStorageArgumentError, match='limit'):
-        kvs.list_keys(limit=limit)
+        kvs.list_keys_page(limit=limit)
 
 
 def test_cli_records_are_read_by_their_key(keeping: LocalStorageBackend, root: Path) -> None:
@@ -370,7 +427,7 @@ def test_stale_sidecar_trusts_the_value_file(kvs: KeyValueStore, root: Path) -> 
     kvs.set_value('rec', {'a': 1})
     (folder(root) / 'rec').write_bytes(b'{"a": 1, "b": 2}')  # new JSON value, old sidecar
     assert kvs.get_value('rec') == {'a': 1, 'b': 2}
-    assert kvs.list_keys().items[0].size == len(b'{"a": 1, "b": 2}')
+    assert kvs.list_keys()[0].size == len(b'{"a": 1, "b": 2}')
     (folder(root) / 'rec').write_bytes(b'\x89PNG binary')  # does not fit the old JSON type
     assert kvs.get_value('rec') == b'\x89PNG binary'
 

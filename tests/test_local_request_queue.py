@@ -325,7 +325,7 @@ def test_unique_key_options_of_a_dict_are_applied(queue: RequestQueue) -> None:
         ({'url': 'https://example.com', 'unique_key': ''}, 'unique_key must not be empty'),
         ({'url': 'https://example.com', 'method': 'FETCH'}, "method 'FETCH' is not an HTTP"),
         ({'url': 'https://example.com', 'headers': {'a': 1}}, "headers['a'] must be a str"),
-        ({'url': 'https://example.com', 'user_data': {'x': object()}}, 'only JSON values'),
+        ({'url': 'https://example.com', 'user_data': {'x': object()}}, 'stored as JSON'),
         ({'url': 'https://example.com', 'retry_count': -1}, 'retry_count must be an int >= 0'),
         ({'url': 'https://example.com', 'colour': 'red'}, "unknown key 'colour'"),
         ({'url': 'https://example.com', 'userData': {}, 'user_data': {}}, 'twice'),

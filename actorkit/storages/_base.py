@@ -1,8 +1,10 @@
-"""What every public storage class shares: its backend client, id and name."""
+"""What every public storage class shares: its backend client, id and name, and its run."""
 
 from __future__ import annotations
 
-from typing import Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
+
+from actorkit._errors import ActorStateError, InvalidStorageArgumentError
 
 
 class _Metadata(Protocol):
@@ -19,13 +21,67 @@ class _Client(Protocol):
 
 ClientT = TypeVar('ClientT', bound=_Client)
 
+_KIND_WORDS = {
+    'KeyValueStore': 'key-value store',
+    'Dataset': 'dataset',
+    'RequestQueue': 'request queue',
+}
+
+
+def check_official_open_args(configuration: Any, storage_client: Any) -> None:
+    """Refuse the official ``open()`` arguments actorkit cannot honour when they are given.
+
+    ``configuration`` and ``storage_client`` choose crawlee's configuration and storage client;
+    actorkit opens storages through the running Actor, whose configuration decides.
+
+    Raises:
+        InvalidStorageArgumentError: One of them is not ``None``.
+    """
+    for label, value in (('configuration', configuration), ('storage_client', storage_client)):
+        if value is not None:
+            raise InvalidStorageArgumentError(
+                f'{label}= is not supported: actorkit opens storages through the running '
+                f'Actor and its configuration (APIFY_* environment variables); leave {label} '
+                f'out, or pass force_cloud=True for a platform storage'
+            )
+
+
+def running_actor() -> Any:
+    """Return the Actor that ``Dataset.open()`` and its twins open storages through.
+
+    The default ``actorkit.actor`` when it is running; else the one running Actor of this process.
+
+    Raises:
+        ActorStateError: No Actor is running, or several are and none is the default.
+    """
+    from actorkit import _process, actor  # noqa: PLC0415 (the package imports this module)
+
+    if actor.is_running:
+        return actor
+    running = [one for one in _process.running_actors() if getattr(one, 'is_running', False)]
+    if len(running) == 1:
+        return running[0]
+    if not running:
+        raise ActorStateError(
+            'no Actor is running: call actor.init() (or use `with actor:`) before opening storages'
+        )
+    raise ActorStateError(
+        f'{len(running)} Actors are running and none is actorkit.actor: open the storage '
+        'through the one you mean, e.g. my_actor.open_dataset()'
+    )
+
 
 class Storage(Generic[ClientT]):
-    """Base of KeyValueStore, Dataset and RequestQueue: a thin layer over a backend client."""
+    """Base of KeyValueStore, Dataset and RequestQueue: a thin layer over a backend client.
+
+    Once the run that opened a storage ends (``actor.exit()``), every call on it raises
+    :class:`~actorkit.ActorStateError`; ``id``, ``name`` and ``repr`` keep working.
+    """
 
     def __init__(self, client: ClientT) -> None:
         self._client = client
         self._name_cache: tuple[str | None] | None = None
+        self._ended = False
 
     @property
     def client(self) -> ClientT:
@@ -41,8 +97,34 @@ class Storage(Generic[ClientT]):
     def name(self) -> str | None:
         """The storage's global name, or ``None`` for the default and alias storages."""
         if self._name_cache is None:
-            self._name_cache = (self._client.get_metadata().name,)
+            self._name_cache = (self._live().get_metadata().name,)
         return self._name_cache[0]
 
+    def end_run(self) -> None:
+        """Mark the run that opened this storage as ended: later calls raise (actorkit's own)."""
+        if self._name_cache is None:
+            try:
+                self._name_cache = (self._client.get_metadata().name,)
+            except Exception:  # only a nicer repr is at stake
+                self._name_cache = (None,)
+        self._ended = True
+
+    def _live(self) -> ClientT:
+        """Return the client, or raise if the run that opened this storage has ended."""
+        if self._ended:
+            raise ActorStateError(
+                f'{self._describe()} belongs to an Actor run that has ended (actor.exit() was '
+                f'called): storages cannot be used after exit; call actor.init() and open it '
+                f'again'
+            )
+        return self._client
+
+    def _describe(self) -> str:
+        kind = _KIND_WORDS.get(type(self).__name__, 'storage')
+        name = self._name_cache[0] if self._name_cache is not None else None
+        label = f'named {name!r}' if name else f'{self.id!r}'
+        return f'the {kind} {label}'
+
     def __repr__(self) -> str:
-        return f'<{type(self).__name__} id={self.id!r} name={self.name!r}>'
+        name = self._name_cache[0] if self._name_cache is not None else self.name
+        return f'<{type(self).__name__} id={self.id!r} name={name!r}>'

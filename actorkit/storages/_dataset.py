@@ -2,20 +2,49 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from actorkit._errors import InvalidStorageArgumentError
 from actorkit.storages._backend import DatasetClient
-from actorkit.storages._base import Storage
+from actorkit.storages._base import Storage, check_official_open_args, running_actor
 from actorkit.storages._dataset_models import DatasetMetadata, DatasetPage
 from actorkit.storages._serialization import EXPORT_CONTENT_TYPES, check_key, export_items
 
 if TYPE_CHECKING:
     from actorkit.storages._key_value_store import KeyValueStore
 
+_log = logging.getLogger('actorkit.storage')
+
 _PAGE = 1000
 """Items per page when iterating through a backend that only pages."""
+
+
+def _platform_only_options(
+    client: object, method: str, unwind: object, flatten: object, view: object
+) -> dict[str, Any]:
+    """Return the ``unwind``/``flatten``/``view`` options to pass to ``client``.
+
+    A backend that implements them says so with ``supports_item_views = True`` (the platform's
+    API). Locally they are ignored with a warning, as the official SDK's local client does.
+    """
+    given = {
+        label: value
+        for label, value in (('unwind', unwind), ('flatten', flatten), ('view', view))
+        if value is not None and value is not False
+    }
+    if not given:
+        return {}
+    if getattr(client, 'supports_item_views', False):
+        return given
+    _log.warning(
+        '%s(): %s only work on the Apify platform and are ignored by local storages; the '
+        'items are returned without them',
+        method,
+        ', '.join(f'{label}={value!r}' for label, value in given.items()),
+    )
+    return {}
 
 
 def _check_count(value: object, label: str, *, optional: bool) -> None:
@@ -82,10 +111,43 @@ class Dataset(Storage[DatasetClient]):
         super().__init__(client)
         self._open_store = open_key_value_store
 
+    @classmethod
+    def open(
+        cls,
+        *,
+        id: str | None = None,
+        name: str | None = None,
+        alias: str | None = None,
+        configuration: Any = None,
+        storage_client: Any = None,
+        force_cloud: bool = False,
+    ) -> Dataset:
+        """Open a dataset through the running Actor, as the official ``open()`` does.
+
+        The same as ``actor.open_dataset(...)``, and the same object.
+
+        Args:
+            id: The id of an existing dataset.
+            name: A global named dataset, created if missing.
+            alias: An unnamed dataset scoped to this run, created if missing.
+            configuration: Accepted for the official signature; must be ``None``.
+            storage_client: Accepted for the official signature; must be ``None``.
+            force_cloud: Open the dataset on the Apify platform even when running locally.
+
+        Raises:
+            ActorStateError: No Actor is running.
+            InvalidStorageArgumentError: ``configuration`` or ``storage_client`` is given.
+        """
+        check_official_open_args(configuration, storage_client)
+        dataset: Dataset = running_actor().open_dataset(
+            id=id, name=name, alias=alias, force_cloud=force_cloud
+        )
+        return dataset
+
     @property
     def item_count(self) -> int:
         """How many items the dataset holds now (read from its metadata on every access)."""
-        return self._client.get_metadata().item_count
+        return self._live().get_metadata().item_count
 
     def push_data(self, item_or_items: Mapping[str, Any] | Iterable[Mapping[str, Any]]) -> None:
         """Append one item or several items, as one batch.
@@ -103,6 +165,7 @@ class Dataset(Storage[DatasetClient]):
             StorageLimitError: An item is larger than the platform accepts (9,437,184 bytes of
                 JSON); the message names its index and size.
         """
+        client = self._live()
         items = _as_items(item_or_items)
         for index, item in enumerate(items):
             if type(item) is not dict:
@@ -113,19 +176,22 @@ class Dataset(Storage[DatasetClient]):
                     )
                 items[index] = dict(item)
         if items:
-            self._client.push_items(items)
+            client.push_items(items)
 
     def get_data(
         self,
         *,
         offset: int = 0,
         limit: int | None = None,
+        clean: bool = False,
         desc: bool = False,
         fields: Sequence[str] | None = None,
         omit: Sequence[str] | None = None,
-        clean: bool = False,
+        unwind: Sequence[str] | str | None = None,
         skip_empty: bool = False,
         skip_hidden: bool = False,
+        flatten: Sequence[str] | str | None = None,
+        view: str | None = None,
     ) -> DatasetPage:
         """Return a page of items.
 
@@ -136,12 +202,17 @@ class Dataset(Storage[DatasetClient]):
         Args:
             offset: How many items to skip.
             limit: The most items to return (``None``: all).
+            clean: Drop hidden fields (names starting with ``#``) and skip empty items.
             desc: Newest items first.
             fields: Keep only these fields, in this order (a list, or a comma-separated str).
             omit: Drop these fields.
-            clean: Drop hidden fields (names starting with ``#``) and skip empty items.
+            unwind: The platform's unwinding of array fields into items; locally ignored with a
+                warning, as by the official SDK.
             skip_empty: Skip items that are empty (after the field filters).
             skip_hidden: Drop hidden fields (names starting with ``#``).
+            flatten: The platform's flattening of nested fields; locally ignored with a warning.
+            view: A view of the dataset defined by its schema (platform only); locally ignored
+                with a warning.
 
         Returns:
             The page, with ``total`` the number of stored items.
@@ -150,9 +221,11 @@ class Dataset(Storage[DatasetClient]):
             InvalidStorageArgumentError: ``offset`` or ``limit`` is negative or not an int, or
                 ``fields``/``omit`` is not a list of names.
         """
+        client = self._live()
         _check_count(offset, 'offset', optional=False)
         _check_count(limit, 'limit', optional=True)
-        return self._client.get_items(
+        extra = _platform_only_options(client, 'get_data', unwind, flatten, view)
+        return client.get_items(
             offset=offset,
             limit=limit,
             desc=bool(desc),
@@ -161,6 +234,7 @@ class Dataset(Storage[DatasetClient]):
             clean=bool(clean),
             skip_empty=bool(skip_empty),
             skip_hidden=bool(skip_hidden),
+            **extra,
         )
 
     def iterate_items(
@@ -168,24 +242,30 @@ class Dataset(Storage[DatasetClient]):
         *,
         offset: int = 0,
         limit: int | None = None,
+        clean: bool = False,
         desc: bool = False,
         fields: Sequence[str] | None = None,
         omit: Sequence[str] | None = None,
-        clean: bool = False,
+        unwind: Sequence[str] | str | None = None,
         skip_empty: bool = False,
         skip_hidden: bool = False,
+        flatten: Sequence[str] | str | None = None,
+        view: str | None = None,
     ) -> Iterator[dict[str, Any]]:
         """Yield items one by one, with the same arguments as :meth:`get_data`.
 
         Args:
             offset: How many items to skip.
             limit: The most items to go through (``None``: all).
+            clean: Drop hidden fields and skip empty items.
             desc: Newest items first.
             fields: Keep only these fields, in this order.
             omit: Drop these fields.
-            clean: Drop hidden fields and skip empty items.
+            unwind: Platform only; locally ignored with a warning.
             skip_empty: Skip empty items.
             skip_hidden: Drop hidden fields.
+            flatten: Platform only; locally ignored with a warning.
+            view: Platform only; locally ignored with a warning.
 
         Yields:
             The items.
@@ -194,6 +274,7 @@ class Dataset(Storage[DatasetClient]):
             InvalidStorageArgumentError: Bad arguments, as for :meth:`get_data` (raised when
                 iteration starts).
         """
+        client = self._live()
         _check_count(offset, 'offset', optional=False)
         _check_count(limit, 'limit', optional=True)
         options: dict[str, Any] = {
@@ -204,14 +285,16 @@ class Dataset(Storage[DatasetClient]):
             'skip_empty': bool(skip_empty),
             'skip_hidden': bool(skip_hidden),
         }
-        iterate = getattr(self._client, 'iterate_items', None)
-        if iterate is not None:  # the local client reads lazily from one folder listing
+        extra = _platform_only_options(client, 'iterate_items', unwind, flatten, view)
+        iterate = getattr(client, 'iterate_items', None)
+        if iterate is not None and not extra:  # the local client reads lazily
             yield from iterate(offset=offset, limit=limit, **options)
             return
+        options.update(extra)
         remaining = limit
         while remaining is None or remaining > 0:
             size = _PAGE if remaining is None else min(_PAGE, remaining)
-            page = self._client.get_items(offset=offset, limit=size, **options)
+            page = client.get_items(offset=offset, limit=size, **options)
             yield from page.items
             offset += size
             if remaining is not None:
@@ -219,13 +302,17 @@ class Dataset(Storage[DatasetClient]):
             if offset >= page.total:
                 return
 
-    def export_to(
+    def export_to(  # noqa: PLR0917 (the official SDK's positional order)
         self,
         key: str,
         content_type: str = 'json',
-        to_key_value_store: KeyValueStore | None = None,
         to_kvs_id: str | None = None,
         to_kvs_name: str | None = None,
+        to_kvs_storage_client: Any = None,
+        to_kvs_configuration: Any = None,
+        *,
+        to_key_value_store: KeyValueStore | None = None,
+        **kwargs: Any,
     ) -> None:
         """Write every item into one record of a key-value store.
 
@@ -234,14 +321,23 @@ class Dataset(Storage[DatasetClient]):
             content_type: ``json`` (an array, indented by 2), ``csv`` (a header of every field
                 in first-seen order; nested values as JSON) or ``jsonl`` (one compact object per
                 line, stored as ``application/x-ndjson``).
-            to_key_value_store: The store to write to.
-            to_kvs_id: Or the id of the store to write to (the official SDK's argument).
-            to_kvs_name: Or the name of the store to write to (the official SDK's argument).
-                With none of the three, the default key-value store.
+            to_kvs_id: The id of the store to write to.
+            to_kvs_name: Or the name of the store to write to. With neither (nor
+                ``to_key_value_store``), the default key-value store.
+            to_kvs_storage_client: Accepted for the official signature; must be ``None``.
+            to_kvs_configuration: Accepted for the official signature; must be ``None``.
+            to_key_value_store: Or the store object to write to.
+            **kwargs: Options of the writer, as in the official SDK: for ``json`` those of
+                ``json.dumps`` (``indent``, ``ensure_ascii``, ``sort_keys``, ``separators``...;
+                actorkit's defaults are ``indent=2, ensure_ascii=False``); for ``csv`` those of
+                ``csv.writer`` (``delimiter``, ``quotechar``, ``quoting``, ``lineterminator``...),
+                ``restval`` (the cell of a missing field, default empty) and
+                ``collect_all_keys`` (accepted; every field always gets a column, so no value
+                is dropped). ``jsonl`` takes none.
 
         Raises:
-            InvalidStorageArgumentError: Unknown ``content_type``, bad key, or more than one
-                target store given.
+            InvalidStorageArgumentError: Unknown ``content_type`` or writer option, bad key, or
+                more than one target store given.
         """
         check_key(key)
         if content_type not in EXPORT_CONTENT_TYPES:
@@ -249,11 +345,13 @@ class Dataset(Storage[DatasetClient]):
                 f'unknown export content_type {content_type!r}: use one of '
                 f'{", ".join(EXPORT_CONTENT_TYPES)}'
             )
+        check_official_open_args(to_kvs_configuration, to_kvs_storage_client)
         targets = [t for t in (to_key_value_store, to_kvs_id, to_kvs_name) if t is not None]
         if len(targets) > 1:
             raise InvalidStorageArgumentError(
                 'export_to takes one target store: to_key_value_store, to_kvs_id or to_kvs_name'
             )
+        self._live()
         store = to_key_value_store
         if store is None:
             if self._open_store is None:
@@ -261,7 +359,7 @@ class Dataset(Storage[DatasetClient]):
                     'this dataset cannot open key-value stores: pass to_key_value_store'
                 )
             store = self._open_store(id=to_kvs_id, name=to_kvs_name)
-        body, stored_type = export_items(list(self.iterate_items()), content_type)
+        body, stored_type = export_items(list(self.iterate_items()), content_type, **kwargs)
         store.set_value(key, body, stored_type)
 
     def list_items(
@@ -269,30 +367,36 @@ class Dataset(Storage[DatasetClient]):
         *,
         offset: int = 0,
         limit: int | None = None,
+        clean: bool = False,
         desc: bool = False,
         fields: Sequence[str] | None = None,
         omit: Sequence[str] | None = None,
-        clean: bool = False,
+        unwind: Sequence[str] | str | None = None,
         skip_empty: bool = False,
         skip_hidden: bool = False,
+        flatten: Sequence[str] | str | None = None,
+        view: str | None = None,
     ) -> list[dict[str, Any]]:
         """Return the items as a list, with the same arguments as :meth:`iterate_items`."""
         return list(
             self.iterate_items(
                 offset=offset,
                 limit=limit,
+                clean=clean,
                 desc=desc,
                 fields=fields,
                 omit=omit,
-                clean=clean,
+                unwind=unwind,
                 skip_empty=skip_empty,
                 skip_hidden=skip_hidden,
+                flatten=flatten,
+                view=view,
             )
         )
 
     def purge(self) -> None:
         """Delete every item, keeping the dataset itself (its id, name and folder)."""
-        self._client.purge()
+        self._live().purge()
 
     def get_metadata(self) -> DatasetMetadata:
         """Return the dataset's metadata (id, name, timestamps, item count).
@@ -300,8 +404,8 @@ class Dataset(Storage[DatasetClient]):
         Returns:
             The metadata.
         """
-        return self._client.get_metadata()
+        return self._live().get_metadata()
 
     def drop(self) -> None:
         """Delete the dataset and all its items; this object is unusable afterwards."""
-        self._client.drop()
+        self._live().drop()

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Protocol
 
 from actorkit._errors import ActorStateError, InvalidStorageArgumentError
 from actorkit.storages._backend import KeyValueStoreClient
-from actorkit.storages._base import Storage
+from actorkit.storages._base import Storage, check_official_open_args, running_actor
 from actorkit.storages._kvs_models import KeyInfo, KeyListPage, KeyValueStoreMetadata
 from actorkit.storages._serialization import (
+    MISSING,
     check_key,
     check_read_key,
     deserialize_value,
@@ -20,8 +21,21 @@ if TYPE_CHECKING:
     from actorkit._state import State
 
 _MAX_PAGE = 1000
-_MISSING: Any = object()
 """The largest page of keys the platform returns."""
+
+
+class AutoSavedValues(Protocol):
+    """The run's keeper of auto-saved values (``use_state``), which a store hands out."""
+
+    def auto_saved_value(
+        self, store: KeyValueStore, key: str, default_value: Mapping[str, Any] | None
+    ) -> State:
+        """Return the dict kept in ``key`` of ``store``, loading it on first use."""
+        ...
+
+    def persist_auto_saved_values(self, store: KeyValueStore) -> None:
+        """Save the auto-saved values of ``store`` now."""
+        ...
 
 
 class KeyValueStore(Storage[KeyValueStoreClient]):
@@ -46,8 +60,7 @@ class KeyValueStore(Storage[KeyValueStoreClient]):
         self,
         client: KeyValueStoreClient,
         *,
-        auto_saved_values: Callable[[KeyValueStore, str, Mapping[str, Any] | None], State]
-        | None = None,
+        auto_saved_values: AutoSavedValues | None = None,
     ) -> None:
         """Wrap a backend client; use ``actor.open_key_value_store()`` instead.
 
@@ -58,6 +71,39 @@ class KeyValueStore(Storage[KeyValueStoreClient]):
         """
         super().__init__(client)
         self._auto_saved_values = auto_saved_values
+
+    @classmethod
+    def open(
+        cls,
+        *,
+        id: str | None = None,
+        name: str | None = None,
+        alias: str | None = None,
+        configuration: Any = None,
+        storage_client: Any = None,
+        force_cloud: bool = False,
+    ) -> KeyValueStore:
+        """Open a key-value store through the running Actor, as the official ``open()`` does.
+
+        The same as ``actor.open_key_value_store(...)``, and the same object.
+
+        Args:
+            id: The id of an existing store.
+            name: A global named store, created if missing.
+            alias: An unnamed store scoped to this run, created if missing.
+            configuration: Accepted for the official signature; must be ``None``.
+            storage_client: Accepted for the official signature; must be ``None``.
+            force_cloud: Open the store on the Apify platform even when running locally.
+
+        Raises:
+            ActorStateError: No Actor is running.
+            InvalidStorageArgumentError: ``configuration`` or ``storage_client`` is given.
+        """
+        check_official_open_args(configuration, storage_client)
+        store: KeyValueStore = running_actor().open_key_value_store(
+            id=id, name=name, alias=alias, force_cloud=force_cloud
+        )
+        return store
 
     def get_value(self, key: str, default_value: Any = None) -> Any:
         """Return the value stored under ``key``, or ``default_value`` if there is none.
@@ -78,7 +124,7 @@ class KeyValueStore(Storage[KeyValueStoreClient]):
             StorageError: The record is not what its content type says (e.g. invalid JSON), or
                 more than one file holds the key locally.
         """
-        record = self._client.get_record(check_read_key(key))
+        record = self._live().get_record(check_read_key(key))
         if record is None:
             return default_value
         body, content_type = record
@@ -103,11 +149,12 @@ class KeyValueStore(Storage[KeyValueStoreClient]):
                 cannot be stored as its content type (a set, NaN, a dict as ``image/png``...).
         """
         check_key(key)
+        client = self._live()
         if value is None:
-            self._client.delete_record(key)
+            client.delete_record(key)
             return
         body, stored_type = serialize_value(key, value, content_type)
-        self._client.set_record(key, body, stored_type)
+        client.set_record(key, body, stored_type)
 
     def delete_value(self, key: str) -> None:
         """Delete the record under ``key``; deleting a missing record is not an error.
@@ -119,7 +166,7 @@ class KeyValueStore(Storage[KeyValueStoreClient]):
             TypeError: ``key`` is not a str.
             InvalidStorageArgumentError: ``key`` is empty or longer than 256 characters.
         """
-        self._client.delete_record(check_read_key(key))
+        self._live().delete_record(check_read_key(key))
 
     def record_exists(self, key: str) -> bool:
         """Return whether a record exists under ``key``.
@@ -134,15 +181,41 @@ class KeyValueStore(Storage[KeyValueStoreClient]):
             TypeError: ``key`` is not a str.
             InvalidStorageArgumentError: ``key`` is empty or longer than 256 characters.
         """
-        return self._client.record_exists(check_read_key(key))
+        return self._live().record_exists(check_read_key(key))
 
     def list_keys(
         self,
         exclusive_start_key: str | None = None,
         limit: int = 1000,
+        *,
+        prefix: str | None = None,
+    ) -> list[KeyInfo]:
+        """Return the keys (with their sizes), in ascending order, as the official SDK does.
+
+        Args:
+            exclusive_start_key: List the keys after this one.
+            limit: The most keys to return.
+            prefix: Only list keys that start with this.
+
+        Returns:
+            Up to ``limit`` key records (``key``, ``size``, ``content_type``).
+
+        Raises:
+            InvalidStorageArgumentError: ``limit`` is not an int of 0 or more.
+        """
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
+            raise InvalidStorageArgumentError(
+                f'list_keys limit must be an int of 0 or more, got {limit!r}'
+            )
+        return list(self.iterate_keys(exclusive_start_key, limit, prefix=prefix))
+
+    def list_keys_page(
+        self,
+        exclusive_start_key: str | None = None,
+        limit: int = 1000,
         prefix: str | None = None,
     ) -> KeyListPage:
-        """Return one page of keys, in ascending order.
+        """Return one page of keys, in ascending order, with the platform's paging fields.
 
         Args:
             exclusive_start_key: List the keys after this one (the previous page's
@@ -158,12 +231,12 @@ class KeyValueStore(Storage[KeyValueStoreClient]):
         """
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= _MAX_PAGE:
             raise InvalidStorageArgumentError(
-                f'list_keys limit must be an int from 1 to {_MAX_PAGE}, got {limit!r}'
+                f'list_keys_page limit must be an int from 1 to {_MAX_PAGE}, got {limit!r}'
             )
         for label, text in (('exclusive_start_key', exclusive_start_key), ('prefix', prefix)):
             if text is not None and not isinstance(text, str):
                 raise TypeError(f'{label} must be a str or None, not {type(text).__name__}')
-        return self._client.list_keys(
+        return self._live().list_keys(
             exclusive_start_key=exclusive_start_key, limit=limit, prefix=prefix
         )
 
@@ -195,7 +268,7 @@ class KeyValueStore(Storage[KeyValueStoreClient]):
         remaining = limit
         while remaining is None or remaining > 0:
             size = _MAX_PAGE if remaining is None else min(_MAX_PAGE, remaining)
-            page = self.list_keys(exclusive_start_key=start, limit=size, prefix=prefix)
+            page = self.list_keys_page(exclusive_start_key=start, limit=size, prefix=prefix)
             yield from page.items
             if remaining is not None:
                 remaining -= page.count
@@ -216,8 +289,8 @@ class KeyValueStore(Storage[KeyValueStoreClient]):
         Arguments are those of :meth:`iterate_keys`.
         """
         for info in self.iterate_keys(exclusive_start_key, limit, prefix=prefix):
-            value = self.get_value(info.key, _MISSING)
-            if value is not _MISSING:
+            value = self.get_value(info.key, MISSING)
+            if value is not MISSING:
                 yield info.key, value
 
     def iterate_values(
@@ -251,11 +324,22 @@ class KeyValueStore(Storage[KeyValueStoreClient]):
                 'auto-saved values need a running Actor: open the store with '
                 'actor.open_key_value_store()'
             )
-        return self._auto_saved_values(self, key, default_value)
+        self._live()
+        return self._auto_saved_values.auto_saved_value(self, key, default_value)
+
+    def persist_autosaved_values(self) -> None:
+        """Save every auto-saved value of this store now, without waiting for PERSIST_STATE.
+
+        Unchanged values are not rewritten. A value that cannot be saved is logged, as at
+        PERSIST_STATE.
+        """
+        self._live()
+        if self._auto_saved_values is not None:
+            self._auto_saved_values.persist_auto_saved_values(self)
 
     def purge(self) -> None:
         """Delete every record except the Actor input, keeping the store itself."""
-        self._client.purge()
+        self._live().purge()
 
     def get_public_url(self, key: str) -> str:
         """Return a URL of the record under ``key`` (a ``file://`` URL locally).
@@ -270,7 +354,7 @@ class KeyValueStore(Storage[KeyValueStoreClient]):
             TypeError: ``key`` is not a str.
             InvalidStorageArgumentError: ``key`` is empty or longer than 256 characters.
         """
-        return self._client.get_public_url(check_read_key(key))
+        return self._live().get_public_url(check_read_key(key))
 
     def get_metadata(self) -> KeyValueStoreMetadata:
         """Return the store's metadata (id, name, timestamps).
@@ -278,11 +362,11 @@ class KeyValueStore(Storage[KeyValueStoreClient]):
         Returns:
             The metadata.
         """
-        return self._client.get_metadata()
+        return self._live().get_metadata()
 
     def drop(self) -> None:
         """Delete the store and every record in it; this object is unusable afterwards."""
-        self._client.drop()
+        self._live().drop()
 
     def _where(self) -> str:
         directory = getattr(self._client, 'directory', None)

@@ -31,6 +31,8 @@ class KeyInfo:
     """The record key."""
     size: int
     """The size of the stored value in bytes."""
+    content_type: str | None = None
+    """The record's content type, or ``None`` when the backend lists keys without reading it."""
 
 
 @attrs.frozen(kw_only=True)

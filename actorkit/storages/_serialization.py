@@ -18,7 +18,7 @@ import io
 import json
 import math
 import re
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from json.encoder import encode_basestring
 from typing import Any
 
@@ -49,6 +49,12 @@ EXPORT_CONTENT_TYPES = {
 """The export formats of :meth:`Dataset.export_to` and the content type of each."""
 
 _KEY_RULE = "1 to 256 characters from a-z, A-Z, 0-9 and !-_.'()"
+
+MISSING: Any = object()
+"""A default that tells "no value" apart from a value of ``None``."""
+
+SURROGATES = re.compile('[\ud800-\udfff]')
+"""Lone surrogates: characters a str may hold but UTF-8 (hence JSON files) cannot."""
 
 
 # ----------------------------------------------------------------------------- keys
@@ -104,18 +110,40 @@ def _unencodable(text: str) -> bool:
 # ----------------------------------------------------------------------------- JSON
 
 
+MAX_JSON_DEPTH = 500
+"""How deeply containers may nest in a stored JSON value.
+
+Python's JSON reader and writer recurse once per level and stop at the interpreter's recursion
+limit (about 1,000 frames, fewer in a deep call stack); 500 levels leave room for the caller.
+"""
+
+
+class JsonDepthError(ValueError):
+    """A value nests containers deeper than :data:`MAX_JSON_DEPTH` levels."""
+
+
+class JsonCycleError(ValueError):
+    """A value contains itself (a dict or list that is its own descendant)."""
+
+
 class _Fallback(Exception):  # noqa: N818 (internal signal, not an error)
     """The fast encoder met something only ``json.dumps`` handles (a subclass, a non-str key)."""
+
+
+class _TooDeep(Exception):  # noqa: N818 (internal signal, not an error)
+    """The fast encoder went deeper than :data:`MAX_JSON_DEPTH`."""
 
 
 _float_repr = float.__repr__
 _int_repr = int.__repr__
 _INFINITY = float('inf')
+_MAX_INDENT = 1 + 2 * MAX_JSON_DEPTH
+"""The indent string's length at the deepest allowed level (a newline plus 2 per level)."""
 
 
 def _encode(value: Any, parts: list[str], indent: str) -> None:
     # Mirrors json.encoder._make_iterencode for indent=2 on the exact builtin types; anything
-    # else (and cycles, through RecursionError) goes to json.dumps so the output is identical.
+    # else goes to json.dumps so the output is identical. The depth is the indent's length.
     kind = type(value)
     if kind is str:
         parts.append(encode_basestring(value))
@@ -123,6 +151,8 @@ def _encode(value: Any, parts: list[str], indent: str) -> None:
         if not value:
             parts.append('{}')
             return
+        if len(indent) >= _MAX_INDENT:
+            raise _TooDeep
         inner = indent + '  '
         separator = '{' + inner
         for key, item in value.items():
@@ -139,6 +169,8 @@ def _encode(value: Any, parts: list[str], indent: str) -> None:
         if not value:
             parts.append('[]')
             return
+        if len(indent) >= _MAX_INDENT:
+            raise _TooDeep
         inner = indent + '  '
         separator = '[' + inner
         for item in value:
@@ -175,15 +207,21 @@ def _short_repr(value: object) -> str:
 def pretty_json(value: Any, *, strict: bool = True) -> str:
     """Serialize like ``json.dumps(value, indent=2, ensure_ascii=False)``, about 3x faster.
 
+    This is actorkit's one writer of indented JSON: records, dataset items, exports and every
+    file of the local storages go through it (as bytes, through :func:`dump_json`).
+
     Args:
         value: The value.
         strict: Refuse what ``json.dumps`` would write but should not be stored (non-str dict
-            keys, which it stringifies; NaN and infinities). Without it the output is exactly
-            ``json.dumps``'s, whatever the value.
+            keys, which it stringifies; NaN and infinities; nesting deeper than
+            :data:`MAX_JSON_DEPTH`). Without it the output is exactly ``json.dumps``'s,
+            whatever the value.
 
     Raises:
         TypeError: (strict) A value or dict key has no JSON form; the message names its type.
-        ValueError: (strict) A float is NaN or infinite, or the value contains itself.
+        JsonDepthError: (strict) Containers nest deeper than :data:`MAX_JSON_DEPTH` levels.
+        JsonCycleError: (strict) The value contains itself.
+        ValueError: (strict) A float is NaN or infinite.
     """
     parts: list[str] = []
     try:
@@ -192,33 +230,127 @@ def pretty_json(value: Any, *, strict: bool = True) -> str:
         if strict:
             raise
         return json.dumps(value, indent=2, ensure_ascii=False)
-    except (_Fallback, RecursionError):
+    except (_Fallback, _TooDeep, RecursionError) as exc:
         if not strict:
             return json.dumps(value, indent=2, ensure_ascii=False)
-        _reject_non_str_keys(value)
-        return json.dumps(value, indent=2, ensure_ascii=False, allow_nan=False, default=_reject)
+        if not isinstance(exc, _Fallback):
+            raise _depth_error(value) from None
+        check_json_tree(value)
+        try:
+            return json.dumps(value, indent=2, ensure_ascii=False, allow_nan=False, default=_reject)
+        except RecursionError:  # a deep call stack left json.dumps too little room
+            raise _depth_error(value) from None
     return ''.join(parts)
 
 
-def _reject_non_str_keys(value: Any, depth: int = 0) -> None:
-    """Refuse dict keys that are not str: json.dumps would silently turn ``1`` into ``"1"``.
+def dump_json(value: Any) -> bytes:
+    """Return ``json.dumps(value, indent=2, ensure_ascii=False)`` as UTF-8, exactly and fast.
 
-    Only the slow path calls this (the fast encoder already refuses such keys), so the common
-    case pays nothing for it.
+    How the official SDK writes every file; not strict (see :func:`pretty_json`): for data that
+    was checked when it came in, such as metadata and request files.
     """
-    if depth > 500:  # a cycle or absurd nesting: json.dumps reports it
+    return pretty_json(value, strict=False).encode('utf-8')
+
+
+def _depth_error(value: Any) -> ValueError:
+    if _contains_itself(value):
+        return JsonCycleError('it contains itself (a circular reference): store a copy without it')
+    return JsonDepthError(
+        f'it is nested deeper than {MAX_JSON_DEPTH} levels, more than JSON readers can take: '
+        'flatten it'
+    )
+
+
+def _children(value: Any) -> Iterator[Any]:
+    return iter(value.values()) if isinstance(value, dict) else iter(value)
+
+
+def _contains_itself(value: Any) -> bool:
+    """Whether a dict or list (within :data:`MAX_JSON_DEPTH` levels) is its own descendant.
+
+    Iterative, so it works whatever the depth and the call stack.
+    """
+    if not isinstance(value, (dict, list, tuple)):
+        return False
+    path = {id(value)}
+    stack = [(value, _children(value))]
+    while stack:
+        container, children = stack[-1]
+        for child in children:
+            if isinstance(child, (dict, list, tuple)):
+                if id(child) in path:
+                    return True
+                if len(stack) <= MAX_JSON_DEPTH:
+                    path.add(id(child))
+                    stack.append((child, _children(child)))
+                    break
+        else:
+            stack.pop()
+            path.discard(id(container))
+    return False
+
+
+def check_json_tree(value: Any) -> None:
+    """Refuse non-str dict keys, and nesting deeper than :data:`MAX_JSON_DEPTH`, at any depth.
+
+    ``json.dumps`` silently turns a key ``1`` into ``"1"``. Only the slow path of
+    :func:`pretty_json` calls this (the fast encoder refuses such keys itself), so the common
+    case pays nothing for it. Iterative, so the depth of the call stack does not matter.
+
+    Raises:
+        TypeError: A dict key is not a str (the message names its type and value).
+        JsonDepthError: Containers nest deeper than :data:`MAX_JSON_DEPTH` levels.
+        JsonCycleError: The value contains itself.
+    """
+    if not isinstance(value, (dict, list, tuple)):
         return
+    path = {id(value)}
+    stack = [(value, _children(value))]
+    _check_keys(value)
+    while stack:
+        container, children = stack[-1]
+        for child in children:
+            if isinstance(child, (dict, list, tuple)):
+                if id(child) in path:
+                    raise JsonCycleError(
+                        'it contains itself (a circular reference): store a copy without it'
+                    )
+                if len(stack) >= MAX_JSON_DEPTH and child:
+                    raise _depth_error(value)
+                _check_keys(child)
+                path.add(id(child))
+                stack.append((child, _children(child)))
+                break
+        else:
+            stack.pop()
+            path.discard(id(container))
+
+
+def _check_keys(value: Any) -> None:
     if isinstance(value, dict):
-        for key, item in value.items():
+        for key in value:
             if not isinstance(key, str):
                 raise TypeError(
                     f'a dict key of type {type(key).__name__} ({_short_repr(key)}) is not a str; '
                     'JSON object keys must be strings, so convert the key (e.g. str(key))'
                 )
-            _reject_non_str_keys(item, depth + 1)
-    elif isinstance(value, (list, tuple)):
-        for item in value:
-            _reject_non_str_keys(item, depth + 1)
+
+
+def json_problem(what: str, exc: Exception, todo: str = '') -> InvalidStorageArgumentError:
+    """Turn an error of :func:`pretty_json` into the storage error that names ``what``.
+
+    Args:
+        what: The thing refused, e.g. ``dataset item 3`` or ``the value for key 'OUTPUT'``.
+        exc: The error :func:`pretty_json` raised.
+        todo: What else the caller should add to the message (e.g. that nothing was written).
+    """
+    suffix = f'; {todo}' if todo else ''
+    if isinstance(exc, (JsonDepthError, JsonCycleError)):
+        return InvalidStorageArgumentError(f'{what} cannot be stored as JSON: {exc}{suffix}')
+    return InvalidStorageArgumentError(
+        f'{what} cannot be stored as JSON: {exc}; convert such values to '
+        f'str/int/float/bool/None/list/dict first{suffix}'
+    )
 
 
 def compact_json(value: Any) -> str:
@@ -230,6 +362,18 @@ def compact_json(value: Any) -> str:
     return json.dumps(
         value, ensure_ascii=False, allow_nan=False, separators=(',', ':'), default=_reject
     )
+
+
+def check_json(value: Any, what: str, todo: str = '') -> None:
+    """Check that ``value`` can be stored as JSON by the rules of items and records.
+
+    Raises:
+        InvalidStorageArgumentError: It cannot; the message names ``what`` and the reason.
+    """
+    try:
+        pretty_json(value)
+    except (TypeError, ValueError) as exc:
+        raise json_problem(what, exc, todo) from exc
 
 
 # ----------------------------------------------------------------------------- content types
@@ -252,7 +396,11 @@ def is_text_type(content_type: str) -> bool:
 
 
 def charset_of(content_type: str) -> str:
-    """Return the ``charset`` parameter of a content type (``utf-8`` when there is none)."""
+    """Return the ``charset`` parameter of a content type (``utf-8`` when there is none).
+
+    The name is returned as given, even when Python has no such codec: writers report it, and
+    readers that must not fail fall back to UTF-8 on ``LookupError``.
+    """
     for param in content_type.split(';')[1:]:
         name, _, value = param.partition('=')
         if name.strip().lower() == 'charset' and value.strip():
@@ -412,10 +560,7 @@ def _json_body(key: str, value: Any) -> bytes:
     try:
         return pretty_json(value).encode('utf-8')
     except (TypeError, ValueError) as exc:
-        raise InvalidStorageArgumentError(
-            f'the value for key {key!r} cannot be stored as JSON: {exc}; convert it to '
-            f'dict/list/str/int/float/bool/None first'
-        ) from exc
+        raise json_problem(f'the value for key {key!r}', exc) from exc
 
 
 def deserialize_value(body: bytes, content_type: str, *, what: str) -> Any:
@@ -478,9 +623,8 @@ def serialize_items(items: Sequence[Any]) -> list[bytes]:
         try:
             body = pretty_json(item).encode('utf-8')
         except (TypeError, ValueError) as exc:
-            raise InvalidStorageArgumentError(
-                f'dataset item {index} cannot be stored as JSON: {exc}; convert such values to '
-                f'str/int/float/bool/None/list/dict first; nothing of this push was written'
+            raise json_problem(
+                f'dataset item {index}', exc, 'nothing of this push was written'
             ) from exc
         if len(body) > MAX_ITEM_BYTES:
             # The limit is the platform's request body size, which is compact JSON.
@@ -513,12 +657,15 @@ def serialize_items_compact(items: Sequence[Any]) -> list[bytes]:
                 f'be a JSON object (a dict); nothing of this push was written'
             )
         try:
-            _reject_non_str_keys(item)
+            check_json_tree(item)
             body = compact_json(item).encode('utf-8')
-        except (TypeError, ValueError, RecursionError) as exc:
-            raise InvalidStorageArgumentError(
-                f'dataset item {index} cannot be stored as JSON: {exc}; convert such values to '
-                f'str/int/float/bool/None/list/dict first; nothing of this push was written'
+        except RecursionError:  # a deep call stack left json.dumps too little room
+            raise json_problem(
+                f'dataset item {index}', _depth_error(item), 'nothing of this push was written'
+            ) from None
+        except (TypeError, ValueError) as exc:
+            raise json_problem(
+                f'dataset item {index}', exc, 'nothing of this push was written'
             ) from exc
         bodies.append(body)
     return bodies
@@ -577,35 +724,110 @@ def filter_items(
 # ----------------------------------------------------------------------------- exports
 
 
-def export_items(items: Sequence[dict[str, Any]], export_format: str) -> tuple[bytes, str]:
+_JSON_EXPORT_OPTIONS = frozenset(
+    {
+        'skipkeys',
+        'ensure_ascii',
+        'check_circular',
+        'allow_nan',
+        'cls',
+        'indent',
+        'separators',
+        'default',
+        'sort_keys',
+    }
+)
+"""The ``json.dumps`` options a JSON export takes, as in the official SDK."""
+
+_CSV_EXPORT_OPTIONS = frozenset(
+    {
+        'dialect',
+        'delimiter',
+        'doublequote',
+        'escapechar',
+        'lineterminator',
+        'quotechar',
+        'quoting',
+        'skipinitialspace',
+        'strict',
+    }
+)
+"""The ``csv.writer`` options a CSV export takes, as in the official SDK."""
+
+
+def _unknown_options(export_format: str, given: Iterable[str], known: Iterable[str]) -> None:
+    unknown = sorted(set(given) - set(known))
+    if unknown:
+        accepted = ', '.join(sorted(known)) or 'none'
+        raise InvalidStorageArgumentError(
+            f'unknown option(s) {", ".join(unknown)} for a {export_format} export; it takes: '
+            f'{accepted}'
+        )
+
+
+def export_items(
+    items: Sequence[dict[str, Any]], export_format: str, **options: Any
+) -> tuple[bytes, str]:
     r"""Encode items as a JSON array, CSV or JSON Lines; return ``(body, content_type)``.
 
-    CSV: the header is the union of the items' keys in first-seen order; nested values
-    (dicts and lists) are written as compact JSON, ``None`` as an empty cell, booleans as
-    ``true``/``false``; lines end with ``\n`` as in the official SDK's export.
+    JSON: ``indent=2, ensure_ascii=False`` unless ``options`` (those of ``json.dumps``) say
+    otherwise. CSV: the header is the union of the items' keys in first-seen order; nested
+    values (dicts and lists) are written as compact JSON, ``None`` as an empty cell, booleans
+    as ``true``/``false``, a missing field as ``restval`` (empty by default); lines end with
+    ``\n`` as in the official SDK's export. ``options`` are those of ``csv.writer``, plus
+    ``restval`` and ``collect_all_keys`` (every field gets a column anyway). JSON Lines takes
+    no option.
 
     Raises:
-        InvalidStorageArgumentError: Unknown ``export_format``.
+        InvalidStorageArgumentError: Unknown ``export_format`` or option, or an option value
+            the writer refuses.
     """
     if export_format == 'json':
-        return pretty_json(list(items)).encode('utf-8'), JSON_CONTENT_TYPE
+        _unknown_options(export_format, options, _JSON_EXPORT_OPTIONS)
+        if not options:
+            return pretty_json(list(items)).encode('utf-8'), JSON_CONTENT_TYPE
+        settings: dict[str, Any] = {'indent': 2, 'ensure_ascii': False, **options}
+        try:
+            text = json.dumps(list(items), **settings)
+        except (TypeError, ValueError) as exc:
+            raise InvalidStorageArgumentError(
+                f'the JSON export options {options!r} do not work: {exc}'
+            ) from exc
+        return text.encode('utf-8'), JSON_CONTENT_TYPE
     if export_format == 'jsonl':
+        _unknown_options(export_format, options, ())
         text = ''.join(compact_json(item) + '\n' for item in items)
         return text.encode('utf-8'), JSONL_CONTENT_TYPE
     if export_format == 'csv':
-        header = list(dict.fromkeys(name for item in items for name in item))
-        buffer = io.StringIO()
-        import csv  # noqa: PLC0415 (only for CSV export)
-
-        writer = csv.writer(buffer, lineterminator='\n')
-        if header:
-            writer.writerow(header)
-            for item in items:
-                writer.writerow([_csv_cell(item.get(name)) for name in header])
-        return buffer.getvalue().encode('utf-8'), CSV_CONTENT_TYPE
+        return _export_csv(items, options), CSV_CONTENT_TYPE
     raise InvalidStorageArgumentError(
         f'unknown export format {export_format!r}: use one of {", ".join(EXPORT_CONTENT_TYPES)}'
     )
+
+
+def _export_csv(items: Sequence[dict[str, Any]], options: dict[str, Any]) -> bytes:
+    import csv  # noqa: PLC0415 (only for CSV export)
+
+    options = dict(options)
+    restval = options.pop('restval', '')
+    options.pop('collect_all_keys', None)  # every field always gets a column
+    _unknown_options('csv', options, _CSV_EXPORT_OPTIONS)
+    options.setdefault('lineterminator', '\n')
+    header = list(dict.fromkeys(name for item in items for name in item))
+    buffer = io.StringIO()
+    try:
+        writer = csv.writer(buffer, **options)
+        if header:
+            writer.writerow(header)
+            for item in items:
+                writer.writerow(
+                    [_csv_cell(item[name]) if name in item else restval for name in header]
+                )
+    except (TypeError, csv.Error) as exc:
+        raise InvalidStorageArgumentError(
+            f'the CSV export options {options!r} do not work: {exc}'
+        ) from exc
+    return buffer.getvalue().encode('utf-8')
 
 
 def _csv_cell(value: Any) -> str:

@@ -19,6 +19,7 @@ from functools import lru_cache
 from urllib.parse import unquote_plus
 
 from actorkit._errors import InvalidStorageArgumentError
+from actorkit.storages._serialization import SURROGATES
 
 _UNRESERVED = string.ascii_letters + string.digits + '-._~'
 _SUB_DELIMS_WITHOUT_QS = "!$'()*,"
@@ -30,7 +31,6 @@ _SCHEME_CHARS = frozenset(string.ascii_letters + string.digits + '+-.')
 _LEADING_JUNK = ''.join(chr(code) for code in range(0x21))
 # Characters a host may not contain (the WHATWG "forbidden host code points").
 _FORBIDDEN_HOST_CHARS = re.compile(r'[\x00-\x20#/:<>?@\[\\\]^|\x7f]')
-_SURROGATES = re.compile('[\ud800-\udfff]')
 _HEX_ESCAPES = re.compile(r'(?:%[0-9A-Fa-f]{2})+')
 
 
@@ -201,7 +201,7 @@ def _split(url: object, field: str) -> _SplitUrl:
         raise InvalidStorageArgumentError(
             f'{field} must be a str holding an absolute http(s) URL, got {type(url).__name__}'
         )
-    if _SURROGATES.search(url):
+    if SURROGATES.search(url):
         raise _invalid(url, 'it contains a lone surrogate, which is not valid Unicode text', field)
     text = url.strip().lstrip(_LEADING_JUNK)
     for char in '\t\r\n':
@@ -356,6 +356,7 @@ def compute_unique_key(
     keep_url_fragment: bool = False,
     use_extended_unique_key: bool = False,
     headers: Mapping[str, str] | None = None,
+    session_id: str | None = None,
 ) -> str:
     """Compute a request's default unique key as crawlee does.
 
@@ -371,6 +372,8 @@ def compute_unique_key(
         keep_url_fragment: Whether the ``#fragment`` makes URLs distinct.
         use_extended_unique_key: Whether method, payload and headers make requests distinct.
         headers: The HTTP headers (only used with ``use_extended_unique_key``).
+        session_id: The session the request is bound to (only used with
+            ``use_extended_unique_key``, lower-cased, after the payload hash).
 
     Returns:
         The unique key.
@@ -388,4 +391,7 @@ def compute_unique_key(
     )
     hashed = '|'.join(f'{key}:{value}' for key, value in normalized if key in _HASHED_HEADERS)
     headers_hash = _short_hash(hashed.encode('utf-8'))
-    return f'{method.upper()}|{headers_hash}|{_short_hash(payload_bytes)}|{normalized_url}'
+    extended = f'{method.upper()}|{headers_hash}|{_short_hash(payload_bytes)}'
+    if session_id:
+        extended += f'|{session_id.lower()}'
+    return f'{extended}|{normalized_url}'
