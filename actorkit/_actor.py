@@ -651,4 +651,7 @@ class Actor(ActorStorageMethods):
             options['timeout'] = timeout
         if token is None and config.token:
             token = str(config.token)
-        return ApifyClient(token, api_url=api_url or config.api_base_url, **options)
+        if api_url is None:
+            api_url = config.api_base_url
+            options['api_public_url'] = config.api_public_base_url
+        return ApifyClient(token, api_url=api_url, **options)

@@ -96,7 +96,11 @@ class PlatformStorageBackend:
         if api is None:
             from actorkit.client import ApifyClient  # noqa: PLC0415
 
-            api = ApifyClient(str(config.token), api_url=config.api_base_url)
+            api = ApifyClient(
+                str(config.token),
+                api_url=config.api_base_url,
+                api_public_url=config.api_public_base_url,
+            )
         self._api = api
         self._lock_secs = DEFAULT_LOCK_SECS if lock_secs is None else lock_secs
         self._mutex = threading.RLock()
@@ -274,7 +278,7 @@ class PlatformStorageBackend:
             return cast('dict[str, Any]', data)
 
     def _configured_alias(self, kind: str, alias: str) -> str | None:
-        storages = getattr(self._config, 'actor_storages_json', None)
+        storages = self._config.actor_storages_json
         if not isinstance(storages, dict):
             return None
         for key in _STORAGES_JSON_KEYS[kind]:
