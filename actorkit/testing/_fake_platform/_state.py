@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import string
 import threading
 from base64 import urlsafe_b64decode
 from typing import TYPE_CHECKING, Any
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
     from actorkit.testing._fake_platform._runs import Actor, Build, Run, Task
     from actorkit.testing._fake_platform._webhooks import Webhook
 
-_BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'
+_BASE62 = string.digits + string.ascii_letters
 
 
 @attrs.define(kw_only=True)

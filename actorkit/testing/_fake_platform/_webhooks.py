@@ -7,7 +7,7 @@ finishes it records a dispatch for every webhook that matches, which tests inspe
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -279,14 +279,38 @@ class WebhooksApi:
         )
 
     def limits(self, call: Call) -> Reply:
+        cycle_start = self.state.created_at.replace(day=1, hour=0, minute=0, second=0)
         return data_reply(
             {
                 'monthlyUsageCycle': {
-                    'startAt': iso(self.state.created_at),
-                    'endAt': iso(self.state.created_at),
+                    'startAt': iso(cycle_start),
+                    'endAt': iso(cycle_start + timedelta(days=31)),
                 },
-                'limits': {'maxActorMemoryGbytes': 32, 'maxConcurrentActorJobs': 32},
-                'current': {'actorMemoryGbytes': 0, 'activeActorJobCount': 0},
+                'limits': {
+                    'maxMonthlyUsageUsd': 1000,
+                    'maxMonthlyActorComputeUnits': 10000,
+                    'maxMonthlyExternalDataTransferGbytes': 1000,
+                    'maxMonthlyProxySerps': 100000,
+                    'maxMonthlyResidentialProxyGbytes': 100,
+                    'maxActorMemoryGbytes': 32,
+                    'maxActorCount': 1000,
+                    'maxActorTaskCount': 1000,
+                    'maxConcurrentActorJobs': 32,
+                    'maxTeamAccountSeatCount': 1,
+                    'dataRetentionDays': 30,
+                },
+                'current': {
+                    'monthlyUsageUsd': 0,
+                    'monthlyActorComputeUnits': 0,
+                    'monthlyExternalDataTransferGbytes': 0,
+                    'monthlyProxySerps': 0,
+                    'monthlyResidentialProxyGbytes': 0,
+                    'actorMemoryGbytes': 0,
+                    'actorCount': len(self.state.actors),
+                    'actorTaskCount': len(self.state.tasks),
+                    'activeActorJobCount': 0,
+                    'teamAccountSeatCount': 1,
+                },
             }
         )
 
