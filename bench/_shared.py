@@ -15,13 +15,45 @@ import os
 import sys
 from typing import Any
 
-#: Jobs every worker understands, in the order the orchestrator runs them.
+#: Jobs a plain run runs, in this order.
 JOBS = ('cold', 'push1', 'batch', 'kvs', 'threads')
+
+#: Jobs on big storages, run only when asked for (`--jobs dsread,keys`): each run first writes
+#: its fixture (100,000 item files, or 50,000 records), which takes seconds and is not timed.
+BIG_JOBS = ('dsread', 'keys')
+
+#: Every job a worker understands.
+ALL_JOBS = JOBS + BIG_JOBS
 
 #: Default sizes (`--n`) of the full run and of `--quick`. The official SDK is the slowest of the
 #: three by far (about 300 items/s one per call); these keep a full run under about 10 minutes.
-DEFAULT_N = {'cold': 0, 'push1': 2000, 'batch': 10000, 'kvs': 1000, 'threads': 250}
-QUICK_N = {'cold': 0, 'push1': 200, 'batch': 2000, 'kvs': 100, 'threads': 100}
+DEFAULT_N = {
+    'cold': 0,
+    'push1': 2000,
+    'batch': 10000,
+    'kvs': 1000,
+    'threads': 250,
+    'dsread': 100_000,
+    'keys': 50_000,
+}
+QUICK_N = {
+    'cold': 0,
+    'push1': 200,
+    'batch': 2000,
+    'kvs': 100,
+    'threads': 100,
+    'dsread': 10_000,
+    'keys': 5_000,
+}
+
+#: The name of the named dataset and key-value store the big jobs read (named: never purged).
+BIG_NAME = 'big'
+
+#: How many times the big jobs repeat each timed read (the median is reported).
+READ_REPEATS = 5
+
+#: The page read at the end of the big dataset.
+TAIL_PAGE = 10
 
 BATCH_SIZE = 1000
 THREADS = 8
@@ -77,13 +109,13 @@ def parse_worker_args(argv: list[str]) -> dict[str, Any]:
     argparse is not imported on purpose: the cold-start job runs through this function and
     every import counts there.
     """
-    jobs = ','.join(JOBS)
+    jobs = ','.join(ALL_JOBS)
     usage = f'usage: jobs_X.py {{probe,{jobs}}} --dir DIR [--n N] [--threads T] [--batch B]'
     if not argv or argv[0] in ('-h', '--help'):
         print(usage)
         raise SystemExit(0 if argv else 2)
     job = argv[0]
-    if job not in (*JOBS, 'probe'):
+    if job not in (*ALL_JOBS, 'probe'):
         raise SystemExit(f'unknown job {job!r}; {usage}')
     opts: dict[str, Any] = {'job': job, 'dir': None, 'n': None, 'threads': THREADS}
     opts['batch'] = BATCH_SIZE
@@ -116,6 +148,84 @@ def emit(impl: str, job: str, status: str, **fields: Any) -> None:
 def rate(count: int, seconds: float) -> float:
     """Return `count / seconds`, guarding against a zero duration."""
     return count / seconds if seconds > 0 else float('inf')
+
+
+def median(values: list[float]) -> float:
+    """Return the median of `values` (no `statistics` import: workers stay light)."""
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    if len(ordered) % 2:
+        return ordered[middle]
+    return (ordered[middle - 1] + ordered[middle]) / 2
+
+
+# ----------------------------------------------------------------------------- big fixtures
+
+
+def _fixture_metadata(name: str, **extra: Any) -> str:
+    stamp = '2026-01-01 00:00:00+00:00'
+    meta = {
+        'id': 'B1gF1xtur3' + name.encode().hex()[:7].ljust(7, '0'),
+        'name': name,
+        'accessed_at': stamp,
+        'created_at': stamp,
+        'modified_at': stamp,
+        **extra,
+    }
+    return json.dumps(meta, indent=2, ensure_ascii=False)
+
+
+def populate_dataset(storage_dir: str, n: int, name: str = BIG_NAME) -> None:
+    """Write the named dataset `name` with items `make_item(0..n-1)`, as the official SDK lays
+    it out (plain writes: this is a fixture, written before anything is timed)."""
+    folder = os.path.join(storage_dir, 'datasets', name)
+    os.makedirs(folder, exist_ok=True)
+    for i in range(n):
+        with open(os.path.join(folder, f'{i + 1:09d}.json'), 'w', encoding='utf-8') as f:
+            f.write(json.dumps(make_item(i), indent=2, ensure_ascii=False))
+    with open(os.path.join(folder, '__metadata__.json'), 'w', encoding='utf-8') as f:
+        f.write(_fixture_metadata(name, item_count=n))
+
+
+def populate_records(storage_dir: str, n: int, name: str = BIG_NAME) -> None:
+    """Write the named key-value store `name` with records `record_key(i): make_record(i)`,
+    value file plus `.__metadata__.json` sidecar each, as the official SDK lays them out."""
+    folder = os.path.join(storage_dir, 'key_value_stores', name)
+    os.makedirs(folder, exist_ok=True)
+    for i in range(n):
+        key = record_key(i)
+        body = json.dumps(make_record(i), indent=2, ensure_ascii=False).encode('utf-8')
+        path = os.path.join(folder, key)  # record keys need no quoting
+        with open(path, 'wb') as f:
+            f.write(body)
+        sidecar = {'key': key, 'content_type': 'application/json; charset=utf-8', 'size': len(body)}
+        with open(path + '.__metadata__.json', 'w', encoding='utf-8') as f:
+            f.write(json.dumps(sidecar, indent=2, ensure_ascii=False))
+    with open(os.path.join(folder, '__metadata__.json'), 'w', encoding='utf-8') as f:
+        f.write(_fixture_metadata(name))
+
+
+def verify_page(items: list[Any], first: int, count: int) -> None:
+    """Check that a page read from the big dataset holds items `first .. first + count - 1`."""
+    expected = [make_item(i) for i in range(first, first + count)]
+    if items != expected:
+        raise VerificationError(
+            f'page from item {first} holds {len(items)} items {items[:2]!r}..., expected '
+            f'{count} items {expected[:2]!r}...'
+        )
+
+
+def verify_keys(keys: list[str], sizes: list[Any], n: int) -> None:
+    """Check the keys (and sizes) a `keys` job listed: every record key once, in order."""
+    expected = [record_key(i) for i in range(n)]
+    if keys != expected:
+        raise VerificationError(
+            f'listed {len(keys)} keys {keys[:3]!r}..., expected {n} keys {expected[:3]!r}...'
+        )
+    for key, size in zip(keys, sizes, strict=True):
+        body = json.dumps(make_record(int(key.split('-')[1])), indent=2, ensure_ascii=False)
+        if size != len(body.encode('utf-8')):
+            raise VerificationError(f'key {key!r} listed with size {size!r}, not {len(body)}')
 
 
 # ----------------------------------------------------------------------------- verification

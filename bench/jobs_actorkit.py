@@ -7,7 +7,7 @@ Only the work between the storage being opened and the last call returning is ti
 While actorkit's storage API is still being written, every job (and `probe`) prints a line with
 `"status": "unavailable"` and the reason, and exits 0, instead of crashing.
 
-Usage: python jobs_actorkit.py {probe,cold,push1,batch,kvs,threads} --dir D [--n N]
+Usage: python jobs_actorkit.py {probe,cold,push1,batch,kvs,threads,dsread,keys} --dir D [--n N]
 Prints one JSON line.
 """
 
@@ -193,6 +193,61 @@ def job_threads(opts: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _timed(call: Any) -> tuple[float, Any]:
+    """Run `call` READ_REPEATS times; return the median seconds and the last result."""
+    times, result = [], None
+    for _ in range(_shared.READ_REPEATS):
+        start = time.perf_counter()
+        result = call()
+        times.append(time.perf_counter() - start)
+    return _shared.median(times), result
+
+
+def job_dsread(opts: dict[str, Any]) -> dict[str, Any]:
+    n, root = opts['n'], opts['dir']
+    _shared.populate_dataset(root, n)
+    actor = _new_actor()
+    actor.init()
+    start = time.perf_counter()
+    ds = actor.open_dataset(name=_shared.BIG_NAME)
+    open_seconds = time.perf_counter() - start
+    tail = n - _shared.TAIL_PAGE
+    tail_seconds, tail_items = _timed(
+        lambda: ds.get_data(offset=tail, limit=_shared.TAIL_PAGE).items
+    )
+    head_seconds, head_items = _timed(lambda: ds.get_data(limit=1).items)
+    _exit(actor)
+    _shared.verify_page(list(tail_items), tail, _shared.TAIL_PAGE)
+    _shared.verify_page(list(head_items), 0, 1)
+    return {
+        'n': n,
+        'open_ms': open_seconds * 1000,
+        'tail_ms': tail_seconds * 1000,
+        'head_ms': head_seconds * 1000,
+    }
+
+
+def job_keys(opts: dict[str, Any]) -> dict[str, Any]:
+    n, root = opts['n'], opts['dir']
+    _shared.populate_records(root, n)
+    actor = _new_actor()
+    actor.init()
+    start = time.perf_counter()
+    kvs = actor.open_key_value_store(name=_shared.BIG_NAME)
+    open_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    infos = list(kvs.iterate_keys())
+    seconds = time.perf_counter() - start
+    _exit(actor)
+    _shared.verify_keys([i.key for i in infos], [i.size for i in infos], n)
+    return {
+        'n': n,
+        'open_ms': open_seconds * 1000,
+        'seconds': seconds,
+        'keys_per_s': _shared.rate(n, seconds),
+    }
+
+
 def _check_written(written: int, n: int) -> None:
     if written != n:
         raise _shared.VerificationError(
@@ -206,6 +261,8 @@ JOBS = {
     'batch': job_batch,
     'kvs': job_kvs,
     'threads': job_threads,
+    'dsread': job_dsread,
+    'keys': job_keys,
 }
 
 

@@ -6,7 +6,11 @@ SDK adds on top: no metadata rewrite on reads, no locks across processes, no eve
 models. A dataset push still rewrites `__metadata__.json` once per call, because `item_count`
 must match the item files after every call.
 
-Usage: python jobs_limit.py {cold,push1,batch,kvs,threads} --dir D [--n N]
+For the big read jobs (`dsread`, `keys`) the limit reads the files the leanest correct way: a
+dataset page opens the page's item files by number (the count comes from `__metadata__.json`),
+and listing keys lists the folder once, sorts the keys and takes each size from its value file.
+
+Usage: python jobs_limit.py {cold,push1,batch,kvs,threads,dsread,keys} --dir D [--n N]
 Prints one JSON line.
 """
 
@@ -17,6 +21,7 @@ import json
 import os
 import sys
 import time
+from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _shared
@@ -238,12 +243,83 @@ def job_threads(opts: dict[str, object]) -> dict[str, object]:
     }
 
 
+def _timed(call: Any) -> tuple[float, Any]:
+    """Run `call` READ_REPEATS times; return the median seconds and the last result."""
+    times, result = [], None
+    for _ in range(_shared.READ_REPEATS):
+        start = time.perf_counter()
+        result = call()
+        times.append(time.perf_counter() - start)
+    return _shared.median(times), result
+
+
+def _read_page(folder: str, offset: int, limit: int) -> list[Any]:
+    with open(os.path.join(folder, '__metadata__.json'), encoding='utf-8') as f:
+        count = json.load(f)['item_count']
+    items = []
+    for number in range(offset + 1, min(offset + limit, count) + 1):
+        with open(os.path.join(folder, f'{number:09d}.json'), encoding='utf-8') as f:
+            items.append(json.load(f))
+    return items
+
+
+def job_dsread(opts: dict[str, Any]) -> dict[str, Any]:
+    n, root = int(opts['n']), str(opts['dir'])
+    _shared.populate_dataset(root, n)
+    folder = os.path.join(root, 'datasets', _shared.BIG_NAME)
+    start = time.perf_counter()
+    with open(os.path.join(folder, '__metadata__.json'), encoding='utf-8') as f:
+        json.load(f)
+    open_seconds = time.perf_counter() - start
+    tail = n - _shared.TAIL_PAGE
+    tail_seconds, tail_items = _timed(lambda: _read_page(folder, tail, _shared.TAIL_PAGE))
+    head_seconds, head_items = _timed(lambda: _read_page(folder, 0, 1))
+    _shared.verify_page(tail_items, tail, _shared.TAIL_PAGE)
+    _shared.verify_page(head_items, 0, 1)
+    return {
+        'n': n,
+        'open_ms': open_seconds * 1000,
+        'tail_ms': tail_seconds * 1000,
+        'head_ms': head_seconds * 1000,
+    }
+
+
+def job_keys(opts: dict[str, Any]) -> dict[str, Any]:
+    from urllib.parse import unquote
+
+    n, root = int(opts['n']), str(opts['dir'])
+    _shared.populate_records(root, n)
+    folder = os.path.join(root, 'key_value_stores', _shared.BIG_NAME)
+    start = time.perf_counter()
+    with open(os.path.join(folder, '__metadata__.json'), encoding='utf-8') as f:
+        json.load(f)
+    open_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    suffix = '.__metadata__.json'
+    names = sorted(
+        name[: -len(suffix)]
+        for name in os.listdir(folder)
+        if name.endswith(suffix) and name != '__metadata__.json'
+    )
+    infos = [(unquote(name), os.stat(os.path.join(folder, name)).st_size) for name in names]
+    seconds = time.perf_counter() - start
+    _shared.verify_keys([key for key, _ in infos], [size for _, size in infos], n)
+    return {
+        'n': n,
+        'open_ms': open_seconds * 1000,
+        'seconds': seconds,
+        'keys_per_s': _shared.rate(n, seconds),
+    }
+
+
 JOBS = {
     'cold': job_cold,
     'push1': job_push1,
     'batch': job_batch,
     'kvs': job_kvs,
     'threads': job_threads,
+    'dsread': job_dsread,
+    'keys': job_keys,
 }
 
 

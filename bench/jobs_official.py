@@ -6,7 +6,7 @@ and the last call returning is timed (except `cold`, which the orchestrator time
 The official `Actor` calls `sys.exit` when its context closes; the worker catches that and goes
 on to verify the files and print its JSON line.
 
-Usage: python jobs_official.py {cold,push1,batch,kvs,threads} --dir D [--n N]
+Usage: python jobs_official.py {cold,push1,batch,kvs,threads,dsread,keys} --dir D [--n N]
 Prints one JSON line. Logging is quiet (`APIFY_LOG_LEVEL=ERROR`) unless the environment already
 sets `APIFY_LOG_LEVEL`.
 """
@@ -109,12 +109,68 @@ async def job_threads(opts: dict[str, Any], out: dict[str, Any]) -> None:
         out['written'] = _shared.count_item_files(opts['dir'])
 
 
+async def _timed(call: Any) -> tuple[float, Any]:
+    """Await `call()` READ_REPEATS times; return the median seconds and the last result."""
+    times, result = [], None
+    for _ in range(_shared.READ_REPEATS):
+        start = time.perf_counter()
+        result = await call()
+        times.append(time.perf_counter() - start)
+    return _shared.median(times), result
+
+
+async def job_dsread(opts: dict[str, Any], out: dict[str, Any]) -> None:
+    from apify import Actor
+
+    n = opts['n']
+    _shared.populate_dataset(opts['dir'], n)
+    tail = n - _shared.TAIL_PAGE
+    async with Actor:
+        start = time.perf_counter()
+        ds = await Actor.open_dataset(name=_shared.BIG_NAME)
+        open_seconds = time.perf_counter() - start
+        tail_seconds, tail_page = await _timed(
+            lambda: ds.get_data(offset=tail, limit=_shared.TAIL_PAGE)
+        )
+        head_seconds, head_page = await _timed(lambda: ds.get_data(limit=1))
+        out.update(
+            n=n,
+            open_ms=open_seconds * 1000,
+            tail_ms=tail_seconds * 1000,
+            head_ms=head_seconds * 1000,
+        )
+        opts['pages'] = (list(tail_page.items), list(head_page.items))
+
+
+async def job_keys(opts: dict[str, Any], out: dict[str, Any]) -> None:
+    from apify import Actor
+
+    n = opts['n']
+    _shared.populate_records(opts['dir'], n)
+    async with Actor:
+        start = time.perf_counter()
+        kvs = await Actor.open_key_value_store(name=_shared.BIG_NAME)
+        open_seconds = time.perf_counter() - start
+        start = time.perf_counter()
+        infos = [info async for info in kvs.iterate_keys()]
+        seconds = time.perf_counter() - start
+        out.update(
+            n=n,
+            open_ms=open_seconds * 1000,
+            seconds=seconds,
+            keys_per_s=_shared.rate(n, seconds),
+        )
+        opts['keys'] = ([i.key for i in infos], [i.size for i in infos])
+
+
 JOBS = {
     'cold': job_cold,
     'push1': job_push1,
     'batch': job_batch,
     'kvs': job_kvs,
     'threads': job_threads,
+    'dsread': job_dsread,
+    'keys': job_keys,
 }
 
 
@@ -131,6 +187,12 @@ def _verify(opts: dict[str, Any], metrics: dict[str, Any]) -> None:
         _shared.verify_records(root, opts['n'])
     elif job == 'threads':
         _shared.verify_threaded_items(root, opts['threads'], opts['n'])
+    elif job == 'dsread':
+        tail_items, head_items = opts.pop('pages')
+        _shared.verify_page(tail_items, opts['n'] - _shared.TAIL_PAGE, _shared.TAIL_PAGE)
+        _shared.verify_page(head_items, 0, 1)
+    elif job == 'keys':
+        _shared.verify_keys(*opts.pop('keys'), opts['n'])
     elif job == 'cold' and not os.environ.get('BENCH_VERIFIED_BY_PARENT'):
         _shared.verify_cold(root)
 

@@ -63,6 +63,12 @@ METRICS: dict[str, list[tuple[str, str, bool]]] = {
     'batch': [('items_per_s', 'items/s', True)],
     'kvs': [('set_ops_per_s', 'set ops/s', True), ('get_ops_per_s', 'get ops/s', True)],
     'threads': [('items_per_s', 'items/s', True)],
+    'dsread': [
+        ('open_ms', 'open ms', False),
+        ('tail_ms', 'last page ms', False),
+        ('head_ms', 'first item ms', False),
+    ],
+    'keys': [('keys_per_s', 'keys/s', True), ('open_ms', 'open ms', False)],
 }
 
 JOB_TITLES = {
@@ -71,6 +77,8 @@ JOB_TITLES = {
     'batch': 'push_data, batches of {batch}',
     'kvs': 'set_value / get_value of small JSON records',
     'threads': '{threads} threads (official: asyncio tasks) pushing one item per call',
+    'dsread': 'get_data of the last 10 items and of the first item of a big dataset',
+    'keys': 'iterate_keys over a big key-value store',
 }
 
 #: Reference processes for the cold start: (name, which python, code).
@@ -432,6 +440,8 @@ def _fmt(value: float | None, metric: str) -> str:
         return '-'
     if metric.endswith(('_per_s',)):
         return f'{value:,.0f}'
+    if metric.endswith('_ms') and value < 10:
+        return f'{value:,.2f}'
     return f'{value:,.1f}'
 
 
@@ -558,7 +568,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument('--setup', action='store_true', help='set up both venvs and exit')
     parser.add_argument('--quick', action='store_true', help='smoke check: small sizes, 2 runs')
     parser.add_argument(
-        '--jobs', default=','.join(_shared.JOBS), help=f'comma list of {",".join(_shared.JOBS)}'
+        '--jobs',
+        default=','.join(_shared.JOBS),
+        help=f'comma list of {",".join(_shared.ALL_JOBS)} (default: all but the big '
+        f'{",".join(_shared.BIG_JOBS)})',
     )
     parser.add_argument('--runs', type=int, help='runs per throughput job (default 5, quick 2)')
     parser.add_argument('--cold-runs', type=int, help='runs of the cold start (default 7, quick 2)')
@@ -610,9 +623,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     args = parser.parse_args(argv)
 
     args.jobs = [j for j in args.jobs.split(',') if j]
-    unknown = sorted(set(args.jobs) - set(_shared.JOBS))
+    unknown = sorted(set(args.jobs) - set(_shared.ALL_JOBS))
     if unknown:
-        parser.error(f'unknown jobs {unknown}; choose from {",".join(_shared.JOBS)}')
+        parser.error(f'unknown jobs {unknown}; choose from {",".join(_shared.ALL_JOBS)}')
     args.impls = [i for i in args.impls.split(',') if i]
     if sorted(set(args.impls) - set(IMPLS)):
         parser.error(f'--impls takes {",".join(IMPLS)}')
@@ -621,8 +634,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     args.n = dict(_shared.QUICK_N if args.quick else _shared.DEFAULT_N)
     for spec in args.n_specs:
         job, _, value = spec.partition('=')
-        if job not in _shared.JOBS or not value.isdigit():
-            parser.error(f'--n takes JOB=N with JOB in {",".join(_shared.JOBS)}, got {spec!r}')
+        if job not in _shared.ALL_JOBS or not value.isdigit():
+            parser.error(f'--n takes JOB=N with JOB in {",".join(_shared.ALL_JOBS)}, got {spec!r}')
         args.n[job] = int(value)
     return args
 

@@ -24,6 +24,7 @@ from actorkit._errors import (
 from actorkit.storages._dataset import Dataset
 from actorkit.storages._key_value_store import KeyValueStore
 from actorkit.storages._local import LocalStorageBackend
+from tests._fs_calls import count_fs_calls
 from tests._subprocess import TIMEOUT, script_env, write_script
 
 
@@ -217,6 +218,89 @@ def test_files_that_are_not_items_are_ignored(dataset: Dataset, root: Path) -> N
         (folder(root) / name).write_text('{"junk": true}')
     assert dataset.get_data().items == [{'a': 1}]
     assert dataset.get_data().total == 1
+
+
+def test_a_page_opens_only_its_own_item_files(
+    dataset: Dataset, root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reading a page lists no folder and opens the page's item files only, at any size."""
+    count = 1000
+    dataset.push_data([{'n': n} for n in range(count)])
+    with count_fs_calls(monkeypatch, folder(root)) as calls:
+        page = dataset.get_data(offset=count - 10, limit=10)
+        assert [item['n'] for item in page.items] == list(range(count - 10, count))
+        assert page.total == count
+        assert calls.opened == [f'{n:09d}.json' for n in range(count - 9, count + 1)]
+        calls.reset()
+        assert dataset.get_data(limit=1).items == [{'n': 0}]
+        assert dataset.get_data(offset=5, limit=2, desc=True).items == [
+            {'n': count - 6},
+            {'n': count - 7},
+        ]
+        assert [item['n'] for item in dataset.iterate_items(offset=100, limit=3)] == [100, 101, 102]
+        assert calls.opened == [
+            '000000001.json',
+            f'{count - 5:09d}.json',
+            f'{count - 6:09d}.json',
+            '000000101.json',
+            '000000102.json',
+            '000000103.json',
+        ]
+        assert calls.listings == 0
+        assert len(calls.stats) <= 3 * 4  # the metadata file and item count + 1, per read
+
+
+def test_a_page_of_another_writers_items_is_read_by_number(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reader checks another process's count cheaply and still lists nothing."""
+    writer_backend = LocalStorageBackend(root, purge_on_start=False)
+    reader_backend = LocalStorageBackend(root, purge_on_start=False)
+    writer = open_dataset(writer_backend)
+    reader = open_dataset(reader_backend)
+    writer.push_data([{'n': n} for n in range(50)])
+    with count_fs_calls(monkeypatch, folder(root)) as calls:
+        page = reader.get_data(offset=48)
+        assert [item['n'] for item in page.items] == [48, 49]
+        assert page.total == 50
+        writer.push_data({'n': 50})
+        assert reader.get_data(offset=50).items == [{'n': 50}]
+        assert calls.listings == 0
+    writer_backend.close()
+    reader_backend.close()
+
+
+def test_a_stale_count_or_a_hand_deleted_item_falls_back_to_a_listing(
+    dataset: Dataset, root: Path
+) -> None:
+    """Pages stay right when the files disagree with the count: the folder's order wins."""
+    dataset.push_data([{'n': n} for n in range(1, 6)])
+    (folder(root) / '000000006.json').write_text('{"n": 6}')  # written behind the count
+    assert [item['n'] for item in dataset.iterate_items()] == [1, 2, 3, 4, 5, 6]
+    assert dataset.get_data(limit=1, desc=True).items == [{'n': 6}]
+    (folder(root) / '000000006.json').unlink()
+    (folder(root) / '000000003.json').unlink()  # a gap
+    page = dataset.get_data()
+    assert [item['n'] for item in page.items] == [1, 2, 4, 5]
+    assert page.total == 4
+    assert [item['n'] for item in dataset.get_data(offset=2, limit=2).items] == [4, 5]
+    assert [item['n'] for item in dataset.iterate_items(offset=1)] == [2, 4, 5]
+    assert [item['n'] for item in dataset.iterate_items(desc=True)] == [5, 4, 2, 1]
+
+
+def test_iterating_past_a_hand_deleted_item_goes_on_in_file_order(
+    dataset: Dataset, root: Path
+) -> None:
+    """An item file vanishing under a lazy iteration is skipped, and the rest still come."""
+    dataset.push_data([{'n': n} for n in range(1, 8)])
+    items = dataset.iterate_items(limit=5)
+    assert next(items) == {'n': 1}
+    (folder(root) / '000000003.json').unlink()
+    assert [item['n'] for item in items] == [2, 4, 5, 6]
+    items = dataset.iterate_items(desc=True)
+    assert next(items) == {'n': 7}
+    (folder(root) / '000000005.json').unlink()
+    assert [item['n'] for item in items] == [6, 4, 2, 1]
 
 
 # ----------------------------------------------------------------------------- export

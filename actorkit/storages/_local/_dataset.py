@@ -23,8 +23,15 @@ changed means it reads the count again and checks it cheaply (item ``count`` exi
 ``count + 1`` does not), listing the folder only when that fails. Even a wrong guess cannot
 overwrite an item: the exclusive create catches it.
 
-Reads take no lock: they list the folder and read the files; an item file is complete from the
-moment it has its name. Reading never writes (no ``accessed_at`` rewrite).
+Reads take no lock, list no folder and cost what the page costs: items are numbered
+contiguously from 1 and the count is exact, so a page of items ``offset + 1 .. offset + limit``
+opens exactly those files by number. The count comes from memory while the metadata file is the
+one this client last wrote or checked (one ``stat``); otherwise from the metadata file, checked
+cheaply (item ``count`` exists, item ``count + 1`` does not). Only when that check fails (a
+crashed writer left the count stale, or items were written by hand) or a file of the page is
+missing (an item deleted by hand) is the folder listed, and the listing's order used. An item
+file is complete from the moment it has its name. Reading never writes (no ``accessed_at``
+rewrite).
 """
 
 from __future__ import annotations
@@ -33,7 +40,7 @@ import contextlib
 import json
 import os
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from json.encoder import encode_basestring
 from pathlib import Path
 from typing import Any
@@ -101,6 +108,10 @@ class LocalDatasetClient:
         self._on_drop = on_drop
         self._dropped = False
         self._meta_signature: tuple[int, int, int] | None = None
+        self._contiguous = True
+        """Whether the items are known to be numbered 1..count (false after a listing with gaps)."""
+        self._read_view: tuple[tuple[int, int, int], int] | None = None
+        """(metadata file signature, item count) checked for reads; replaced as a whole."""
         # The constant start of the metadata file; only the times and the count change.
         self._meta_head = (
             f'{{\n  "id": {encode_basestring(self._id)},\n  "name": {_null_or_string(self._name)}'
@@ -162,6 +173,7 @@ class LocalDatasetClient:
                 os.unlink(temp)
             raise
         self._meta_signature = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+        self._read_view = (self._meta_signature, self._count) if self._contiguous else None
 
     # ------------------------------------------------------------------ count keeping
 
@@ -179,6 +191,9 @@ class LocalDatasetClient:
         names = self._item_names()
         self._count = len(names)
         self._next = int(names[-1][:-5]) + 1 if names else 1
+        self._contiguous = _numbered_from_one(names)
+        if not self._contiguous:
+            self._read_view = None
 
     def _exists(self, number: int) -> bool:
         return os.path.exists(self._prefix + item_file_name(number))
@@ -229,6 +244,8 @@ class LocalDatasetClient:
             else:
                 stat = os.stat(self._meta_path)
                 self._meta_signature = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+                if self._contiguous:
+                    self._read_view = (self._meta_signature, self._count)
 
     # ------------------------------------------------------------------ writes
 
@@ -271,6 +288,7 @@ class LocalDatasetClient:
                         os.unlink(self._prefix + name)
             self._count = 0
             self._next = 1
+            self._contiguous = True
             self._modified_at = self._accessed_at = now()
             self._write_metadata_locked()
 
@@ -296,11 +314,9 @@ class LocalDatasetClient:
 
     # ------------------------------------------------------------------ reads
 
-    def _read_item(self, name: str) -> dict[str, Any] | None:
-        try:
-            body = read_file(self._prefix + name)
-        except FileNotFoundError:  # deleted since the listing (a purge)
-            return None
+    def _read_item(self, name: str) -> dict[str, Any]:
+        """Read and check one item file (raises ``FileNotFoundError`` when it is gone)."""
+        body = read_file(self._prefix + name)
         try:
             item = json.loads(body)
         except ValueError as exc:
@@ -315,19 +331,116 @@ class LocalDatasetClient:
             )
         return item
 
-    def _select(self, offset: int, limit: int | None, desc: bool) -> tuple[list[str], int]:
+    def _known_count(self) -> int | None:
+        """Return the item count when the items are known to be files 1..count, else ``None``.
+
+        Costs two ``stat`` calls (the metadata file, and item ``count + 1`` that must not
+        exist) while the metadata file is unchanged since it was last checked; otherwise one
+        small read and two more ``stat`` calls. ``None`` means: list the folder.
+        """
+        try:
+            stat = os.stat(self._meta_path)
+        except FileNotFoundError:
+            return None
+        signature = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+        view = self._read_view
+        if view is not None and view[0] == signature:
+            # Items beyond the count (a writer that died before updating the metadata, or
+            # files added by hand) send the read to a listing, as they did when checked.
+            return None if self._exists(view[1] + 1) else view[1]
+        try:
+            data = read_storage_metadata(Path(self._meta_path))
+        except StorageError:
+            return None
+        count = data.get('item_count') if data is not None else None
+        if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+            return None
+        if (count and not self._exists(count)) or self._exists(count + 1):
+            return None  # a stale count (a crashed writer) or items written by hand
+        self._read_view = (signature, count)
+        return count
+
+    def _listed_names(self) -> list[str]:
+        """List the item files (the slow path) and note whether they have gaps."""
         names = self._item_names()
+        self._contiguous = _numbered_from_one(names)
+        if not self._contiguous:
+            self._read_view = None
+        return names
+
+    def _numbers(self, offset: int, limit: int | None, desc: bool, total: int) -> range:
+        """Return the item numbers of a page of a dataset of items 1..``total``."""
+        if desc:
+            first = total - offset
+            last = first - limit if limit is not None else 0
+            return range(first, max(last, 0), -1)
+        stop = total if limit is None else min(total, offset + limit)
+        return range(offset + 1, stop + 1)
+
+    def _select(self, offset: int, limit: int | None, desc: bool) -> tuple[list[str], int]:
+        """Return the names of a page's item files (from one folder listing) and the total."""
+        names = self._listed_names()
         total = len(names)
         if desc:
             names.reverse()
         end = None if limit is None else offset + limit
         return names[offset:end], total
 
-    def _read_all(self, names: list[str]) -> Iterator[dict[str, Any]]:
+    def _page(self, offset: int, limit: int | None, desc: bool) -> tuple[list[dict[str, Any]], int]:
+        """Return a page's items (unfiltered) and the total number of items."""
+        total = self._known_count() if self._contiguous else None
+        if total is not None:
+            try:
+                items = [
+                    self._read_item(item_file_name(number))
+                    for number in self._numbers(offset, limit, desc, total)
+                ]
+            except FileNotFoundError:
+                pass  # an item deleted by hand, or a purge meanwhile: list the folder
+            else:
+                return items, total
+        names, total = self._select(offset, limit, desc)
+        return list(self._read_existing(names)), total
+
+    def _read_existing(self, names: Iterable[str]) -> Iterator[dict[str, Any]]:
         for name in names:
-            item = self._read_item(name)
-            if item is not None:
-                yield item
+            try:
+                yield self._read_item(name)
+            except FileNotFoundError:  # deleted since the listing (a purge)
+                continue
+
+    def _iterate(self, offset: int, limit: int | None, desc: bool) -> Iterator[dict[str, Any]]:
+        """Yield a range of items lazily, opening each file by its number."""
+        total = self._known_count() if self._contiguous else None
+        if total is None:
+            names, _ = self._select(offset, limit, desc)
+            yield from self._read_existing(names)
+            return
+        yielded = 0
+        last = 0
+        for number in self._numbers(offset, limit, desc, total):
+            try:
+                item = self._read_item(item_file_name(number))
+            except FileNotFoundError:
+                break
+            yield item
+            yielded += 1
+            last = number
+        else:
+            return
+        # A file is missing (an item deleted by hand, or a purge): go on in the order of a
+        # folder listing, after the last item yielded.
+        if yielded == 0:
+            names, _ = self._select(offset, limit, desc)
+        else:
+            listed = self._listed_names()
+            if desc:
+                names = [name for name in reversed(listed) if int(name[:-5]) < last]
+            else:
+                names = [name for name in listed if int(name[:-5]) > last]
+            if limit is not None:
+                names = names[: limit - yielded]
+        yield from self._read_existing(names)
 
     def get_items(
         self,
@@ -346,10 +459,10 @@ class LocalDatasetClient:
         ``total`` is the number of item files, as the official SDK reports it.
         """
         self._check_usable()
-        names, total = self._select(offset, limit, desc)
+        stored, total = self._page(offset, limit, desc)
         items = list(
             filter_items(
-                self._read_all(names),
+                stored,
                 fields=fields,
                 omit=omit,
                 clean=clean,
@@ -373,21 +486,32 @@ class LocalDatasetClient:
         skip_empty: bool,
         skip_hidden: bool = False,
     ) -> Iterator[dict[str, Any]]:
-        """Yield items lazily from one listing of the folder (cheaper than paging).
+        """Yield items lazily, each file opened by its number when it is reached.
 
         Not part of the backend contract: :class:`~actorkit.storages.Dataset` uses it when a
-        client has it, and pages through :meth:`get_items` otherwise.
+        client has it, and pages through :meth:`get_items` otherwise. The items are those
+        stored when the iteration starts (later pushes are not included).
         """
         self._check_usable()
-        names, _ = self._select(offset, limit, desc)
         yield from filter_items(
-            self._read_all(names),
+            self._iterate(offset, limit, desc),
             fields=fields,
             omit=omit,
             clean=clean,
             skip_empty=skip_empty,
             skip_hidden=skip_hidden,
         )
+
+
+def _numbered_from_one(names: Sequence[str]) -> bool:
+    """Whether item file names sorted by number are exactly ``item_file_name(1 .. len)``.
+
+    Distinct 9-digit names sorted by number whose highest is ``len(names)`` can only be those.
+    """
+    width = len(item_file_name(1))
+    return not names or (
+        names[-1] == item_file_name(len(names)) and all(len(name) == width for name in names)
+    )
 
 
 def metadata_from_file(data: dict[str, Any], *, name: str | None) -> DatasetMetadata:

@@ -37,12 +37,19 @@ moment, at least once a second while it is being written, and on a lookup that f
 while the listing is that recent (at most every 50 ms for folders of 1,000 files or more). The
 record's own file and sidecar are always read directly, never through the index.
 
+Listing keys uses the same listing: the sorted keys of all records are built from it once (names
+only, no ``stat``), kept up to date in place by this client's own writes and deletes, and dropped
+when the listing is rebuilt. A page then costs a binary search plus one ``stat`` (the size) and
+one sidecar read (the content type) per key of the page, so listing every key of a store is
+linear in the number of keys, not quadratic.
+
 Reads never write: unlike the official SDK, reading does not rewrite ``accessed_at``. The store's
 ``modified_at`` is written at most once a second while records change, and on ``close()``.
 """
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import json
 import os
@@ -90,9 +97,9 @@ _MISS_RESCAN_SMALL = 1000
 _MISS_RESCAN_INTERVAL = 0.05
 """Seconds between such listings for bigger folders."""
 _METADATA_INTERVAL = 1.0
+"""Seconds between rewrites of the store's ``modified_at`` while records change."""
 _MAX_FILE_NAME = 255 - len(SIDECAR_SUFFIX)
 """The longest value file name whose sidecar name still fits the usual 255-byte limit."""
-"""Seconds between rewrites of the store's ``modified_at`` while records change."""
 
 _Index = dict[str, list[tuple[str, bool]]]
 """Key -> the files (name, has a sidecar) that may hold it, besides ``<quote(key)>``."""
@@ -199,6 +206,14 @@ class LocalKeyValueStoreClient:
         self._margin_ns = _FINE_MARGIN_NS
         self._scanned_at = float('-inf')
         self._listed = 0
+        self._listing: list[str] = []
+        self._listing_names: frozenset[str] = frozenset()
+        self._listing_stale = False
+        """Whether own changes happened since ``_listing`` was taken (while no keys were built)."""
+        self._keys: list[str] | None = None
+        """Every record key, sorted, from ``_listing`` and own changes; ``None``: not built."""
+        self._key_files: dict[str, str] = {}
+        """Key -> the value file listed for it (the first one found), beside ``_keys``."""
         _CLIENTS.add(self)
 
     # ------------------------------------------------------------------ properties
@@ -272,6 +287,9 @@ class LocalKeyValueStoreClient:
 
     def _scan(self) -> _Index:
         index: _Index = {}
+        self._keys = None
+        self._listing, self._listing_names = [], frozenset()
+        self._listing_stale = False
         try:
             with os.scandir(self._dir) as entries:
                 listed = [entry.name for entry in entries if not entry.is_dir()]
@@ -279,6 +297,7 @@ class LocalKeyValueStoreClient:
             return index
         names = frozenset(listed)
         self._listed = len(listed)
+        self._listing, self._listing_names = listed, names
         for name in listed:
             if not _is_record_file(name, names):
                 continue
@@ -294,6 +313,7 @@ class LocalKeyValueStoreClient:
         except FileNotFoundError:
             self._snapshot = None
             self._index = {}
+            self._keys = None
             return self._index
         self._index = self._scan()
         mtime = stat.st_mtime_ns
@@ -309,6 +329,7 @@ class LocalKeyValueStoreClient:
         except FileNotFoundError:
             self._snapshot = None
             self._index = {}
+            self._keys = None
             return self._index
         if (stat.st_ino, stat.st_mtime_ns) != self._snapshot:
             return self._rescan()
@@ -336,6 +357,7 @@ class LocalKeyValueStoreClient:
             stat = os.stat(self._dir)
         except FileNotFoundError:
             self._snapshot = None
+            self._keys = None
             return
         if self._snapshot is not None:
             self._snapshot = (stat.st_ino, stat.st_mtime_ns)
@@ -347,6 +369,51 @@ class LocalKeyValueStoreClient:
             files = self._index.setdefault(key, [])
             if (name, True) not in files:
                 files.append((name, True))
+
+    def _keys_add(self, key: str, name: str) -> None:
+        if self._keys is None:
+            self._listing_stale = True  # the listing misses this change: list again first
+            return
+        if key not in self._key_files:
+            bisect.insort(self._keys, key)
+        self._key_files[key] = name
+
+    def _keys_remove(self, key: str) -> None:
+        if self._keys is None:
+            self._listing_stale = True
+            return
+        if self._key_files.pop(key, None) is None:
+            return
+        position = bisect.bisect_left(self._keys, key)
+        if position < len(self._keys) and self._keys[position] == key:
+            del self._keys[position]
+
+    def _sorted_keys(self) -> tuple[list[str], dict[str, str]]:
+        """Return every record key, sorted, and the value file of each (see the module doc)."""
+        self._current_index()  # lists the folder again if someone else changed it
+        if self._keys is None and self._listing_stale:
+            self._rescan()
+        if self._keys is None:
+            names = self._listing_names
+            files: dict[str, str] = {}
+            for name in self._listing:
+                if _is_record_file(name, names):
+                    files.setdefault(self._key_of(name, names), name)
+            self._keys = sorted(files)
+            self._key_files = files
+        return self._keys, self._key_files
+
+    def _key_of(self, name: str, names: frozenset[str]) -> str:
+        """Return the key a listed record file holds (its sidecar says, for odd names)."""
+        stem, extension = _split_extension(name)
+        if name + SIDECAR_SUFFIX not in names:
+            return unquote(stem) if extension else unquote(name)
+        key = unquote(name) if '%' in name else name
+        if extension or quote(key, safe='') != name:
+            sidecar = self._read_sidecar(name)
+            if sidecar is not None and isinstance(sidecar.get('key'), str):
+                return str(sidecar['key'])
+        return key
 
     def _index_remove(self, names: list[str]) -> None:
         for name in names:
@@ -486,6 +553,7 @@ class LocalKeyValueStoreClient:
                 self._write_pair(path, body, sidecar)
             self._remove_files(others)
             self._index_add(name)
+            self._keys_add(key, name)
             self._after_own_change()
             self._touch()
 
@@ -521,60 +589,60 @@ class LocalKeyValueStoreClient:
             if not names:
                 return
             self._remove_files(names)
+            self._keys_remove(key)
             self._after_own_change()
             self._touch()
 
     def list_keys(
         self, *, exclusive_start_key: str | None, limit: int, prefix: str | None
     ) -> KeyListPage:
-        """Return one page of keys in ascending order (sizes are the value files' sizes)."""
+        """Return one page of keys in ascending order (sizes are the value files' sizes).
+
+        Costs a binary search in the sorted keys plus, for each key of the page, one ``stat``
+        and one sidecar read; the folder is listed only when someone else changed it.
+        """
         with self._mutex:
             self._check_usable()
-            sizes = self._all_keys()
-        keys = sorted(
-            key
-            for key in sizes
-            if (prefix is None or key.startswith(prefix))
-            and (exclusive_start_key is None or key > exclusive_start_key)
-        )
-        page = keys[:limit]
-        truncated = len(keys) > limit
+            keys, files = self._sorted_keys()
+            position = 0 if prefix is None else bisect.bisect_left(keys, prefix)
+            if exclusive_start_key is not None:
+                position = max(position, bisect.bisect_right(keys, exclusive_start_key))
+            items: list[KeyInfo] = []
+            while position < len(keys) and len(items) < limit:
+                key = keys[position]
+                if prefix is not None and not key.startswith(prefix):
+                    position = len(keys)
+                    break
+                position += 1
+                info = self._key_info(key, files[key])
+                if info is not None:
+                    items.append(info)
+            truncated = position < len(keys) and (
+                prefix is None or keys[position].startswith(prefix)
+            )
+            next_key = keys[position - 1] if truncated else None
         return KeyListPage(
-            items=tuple(KeyInfo(key=key, size=sizes[key]) for key in page),
-            count=len(page),
+            items=tuple(items),
+            count=len(items),
             limit=limit,
             is_truncated=truncated,
             exclusive_start_key=exclusive_start_key,
-            next_exclusive_start_key=page[-1] if truncated and page else None,
+            next_exclusive_start_key=next_key,
         )
 
-    def _all_keys(self) -> dict[str, int]:
+    def _key_info(self, key: str, name: str) -> KeyInfo | None:
+        """Return a listed key's size and content type, or ``None`` if its file is gone."""
         try:
-            with os.scandir(self._dir) as scan:
-                entries = [entry for entry in scan if not entry.is_dir()]
+            size = os.stat(self._path(name)).st_size
         except FileNotFoundError:
-            return {}
-        names = frozenset(entry.name for entry in entries)
-        sizes: dict[str, int] = {}
-        for entry in entries:
-            name = entry.name
-            if not _is_record_file(name, names):
-                continue
-            stem, extension = _split_extension(name)
-            if name + SIDECAR_SUFFIX in names:
-                key = unquote(name)
-                if extension or quote(key, safe='') != name:
-                    sidecar = self._read_sidecar(name)
-                    if sidecar is not None and isinstance(sidecar.get('key'), str):
-                        key = sidecar['key']
-            else:
-                key = unquote(stem) if extension else unquote(name)
-            try:
-                size = entry.stat().st_size
-            except FileNotFoundError:
-                continue
-            sizes.setdefault(key, size)
-        return sizes
+            return None
+        sidecar = self._read_sidecar(name)
+        if sidecar is not None:
+            content_type: str = sidecar['content_type']
+        else:
+            extension = _split_extension(name)[1]
+            content_type = content_type_for_extension(extension) if extension else ''
+        return KeyInfo(key=key, size=size, content_type=content_type or None)
 
     def get_public_url(self, key: str) -> str:
         """Return a ``file://`` URL of the file holding ``key`` (the would-be file if none)."""
@@ -600,6 +668,7 @@ class LocalKeyValueStoreClient:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(self._path(name))
             self._snapshot = None
+            self._keys = None
             self._modified_at = self._accessed_at = now()
             self._write_metadata()
 
@@ -612,6 +681,7 @@ class LocalKeyValueStoreClient:
             self._dropped = True
             self._index = {}
             self._snapshot = None
+            self._keys = None
         if self._on_drop is not None:
             self._on_drop()
 
