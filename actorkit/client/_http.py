@@ -33,7 +33,6 @@ import logging
 import os
 import random
 import re
-import select
 import socket
 import threading
 import time
@@ -150,7 +149,10 @@ class Redactor:
 
 
 class _Errors:
-    """The exception classes of the libraries below, sorted into the client's two kinds."""
+    """The exception classes of the libraries below, sorted into the client's two kinds.
+
+    Also keeps urllib3's ``wait_for_read`` (poll where there is poll) for the hot path.
+    """
 
     def __init__(self) -> None:
         from http.client import HTTPException  # noqa: PLC0415
@@ -163,7 +165,9 @@ class _Errors:
             NewConnectionError,
             ReadTimeoutError,
         )
+        from urllib3.util.wait import wait_for_read  # noqa: PLC0415
 
+        self.wait_for_read = wait_for_read
         self.timeouts: tuple[type[Exception], ...] = (
             TimeoutError,
             ConnectTimeoutError,
@@ -178,6 +182,7 @@ class _Errors:
             HTTPException,
             HTTPError,
             RequestException,
+            zlib.error,  # a gzip answer cut short
         )
 
 
@@ -264,18 +269,18 @@ class _Connection:
 
 def _is_dropped(sock: socket.socket) -> bool:
     """Whether an idle keep-alive socket was closed (or spoke out of turn) by the server."""
+    assert _errors is not None
     try:
-        readable, _, _ = select.select([sock], [], [], 0)
-    except (OSError, ValueError):
+        return _errors.wait_for_read(sock, timeout=0.0)
+    except OSError:
         return True
-    return bool(readable)
 
 
 class HttpClient:
     """Sends API calls with the client's retry, timeout, compression and error rules.
 
     Safe to share between threads: its settings never change and every thread gets its own
-    connection pool.
+    connection (see :class:`_Connection`).
     """
 
     def __init__(
