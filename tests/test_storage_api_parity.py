@@ -119,3 +119,191 @@ def test_request_headers_are_stored_as_crawlee_stores_them(running: Actor, tmp_p
     stored = queue.get_request(added.id)
     assert stored is not None
     assert list(stored.headers) == ['accept', 'x-token']
+
+
+def test_open_classmethods_give_the_actors_objects(running: Actor) -> None:
+    """Dataset.open(), KeyValueStore.open() and RequestQueue.open() go through the running Actor."""
+    from actorkit.storages import Dataset, KeyValueStore, RequestQueue
+
+    assert Dataset.open() is running.open_dataset()
+    assert KeyValueStore.open(name='cache') is running.open_key_value_store(name='cache')
+    assert RequestQueue.open(alias='tmp') is running.open_request_queue(alias='tmp')
+    with pytest.raises(InvalidStorageArgumentError, match='storage_client= is not supported'):
+        Dataset.open(storage_client=object())
+
+
+def test_open_classmethods_need_a_running_actor(make_actor: MakeActor) -> None:
+    """Opening through a class with no Actor running is a clear ActorStateError."""
+    from actorkit import ActorStateError
+    from actorkit.storages import Dataset
+
+    make_actor()
+    with pytest.raises(ActorStateError, match=r'no Actor is running: call actor\.init\(\)'):
+        Dataset.open()
+
+
+def test_force_cloud_without_a_token_names_apify_token(running: Actor) -> None:
+    """force_cloud=True is accepted everywhere; without a token it says to set APIFY_TOKEN."""
+    from actorkit import ActorStateError
+    from actorkit.storages import Dataset
+
+    with pytest.raises(ActorStateError, match='APIFY_TOKEN'):
+        running.open_dataset(force_cloud=True)
+    with pytest.raises(ActorStateError, match='APIFY_TOKEN'):
+        Dataset.open(name='remote', force_cloud=True)
+    assert running.open_key_value_store(force_cloud=False) is running.open_key_value_store()
+
+
+def test_platform_only_item_options_are_ignored_locally_with_a_warning(
+    running: Actor, caplog: pytest.LogCaptureFixture
+) -> None:
+    """unwind, flatten and view are accepted; locally they are ignored and say so."""
+    dataset = running.open_dataset()
+    dataset.push_data([{'a': [1, 2]}, {'a': [3]}])
+    with caplog.at_level('WARNING', logger='actorkit.storage'):
+        page = dataset.get_data(unwind=['a'], flatten=['a'], view='overview')
+        items = dataset.list_items(unwind='a', offset=1)
+    assert page.items == [{'a': [1, 2]}, {'a': [3]}]
+    assert items == [{'a': [3]}]
+    messages = [record.getMessage() for record in caplog.records]
+    assert any("unwind=['a'], flatten=['a'], view='overview'" in m for m in messages)
+    assert any('list_items' in m or 'iterate_items' in m for m in messages)
+    assert all('ignored by local storages' in m for m in messages)
+
+
+def test_export_to_passes_writer_options(running: Actor) -> None:
+    """export_to(**kwargs) goes to the CSV and JSON writers, as in the official SDK."""
+    dataset = running.open_dataset()
+    dataset.push_data([{'a': 1, 'b': 'x'}, {'a': 2}])
+    dataset.export_to('ROWS_CSV', 'csv', delimiter=';', restval='-', collect_all_keys=True)
+    assert running.get_value('ROWS_CSV') == 'a;b\n1;x\n2;-\n'
+    dataset.export_to('ROWS_JSON', 'json', indent=None, sort_keys=True)
+    record = running.open_key_value_store().get_value('ROWS_JSON')
+    assert record == [{'a': 1, 'b': 'x'}, {'a': 2}]
+    with pytest.raises(InvalidStorageArgumentError, match=r'unknown option.*colour'):
+        dataset.export_to('X', 'csv', colour='red')
+    with pytest.raises(InvalidStorageArgumentError, match='CSV export options'):
+        dataset.export_to('X', 'csv', delimiter='ab')
+
+
+def test_list_keys_returns_key_records_and_list_keys_page_pages(running: Actor) -> None:
+    """list_keys returns key records as the official SDK does; list_keys_page has the paging."""
+    store = running.open_key_value_store(name='keys')
+    for index in range(5):
+        store.set_value(f'k{index}', index)
+    listed = store.list_keys(limit=3)
+    assert [info.key for info in listed] == ['k0', 'k1', 'k2']
+    assert [info.key for info in store.list_keys('k2')] == ['k3', 'k4']
+    page = store.list_keys_page(limit=2)
+    assert [info.key for info in page.items] == ['k0', 'k1']
+    assert page.is_truncated
+    assert page.next_exclusive_start_key == 'k1'
+
+
+def test_persist_autosaved_values_saves_at_once(running: Actor, tmp_path: Path) -> None:
+    """persist_autosaved_values() writes the store's auto-saved values without waiting."""
+    store = running.open_key_value_store(name='progress')
+    state = store.get_auto_saved_value('CRAWL', {'pages': 0})
+    state['pages'] = 3
+    store.persist_autosaved_values()
+    saved = tmp_path / 'storage' / 'key_value_stores' / 'progress' / 'CRAWL'
+    assert json.loads(saved.read_text()) == {'pages': 3}
+
+
+def test_get_request_takes_the_unique_key_as_the_official_sdk_does(running: Actor) -> None:
+    """get_request(unique_key) finds a request; request_id= still works; one of them is needed."""
+    queue = running.open_request_queue()
+    added = queue.add_request('https://example.com/page')
+    by_key = queue.get_request('https://example.com/page')
+    assert by_key is not None
+    assert by_key.id == added.id
+    assert queue.get_request(unique_key=added.unique_key) == by_key
+    assert queue.get_request(request_id=added.id) == by_key
+    assert queue.get_request('https://example.com/missing') is None
+    with pytest.raises(InvalidStorageArgumentError, match='one of unique_key or request_id'):
+        queue.get_request()
+
+
+def test_request_from_url_keeps_crawlee_fields_where_crawlee_does(
+    running: Actor, tmp_path: Path
+) -> None:
+    """label, session_id, max_retries and crawl_depth live in user_data as crawlee lays them out."""
+    from actorkit.storages import Request
+
+    request = Request.from_url(
+        'https://example.com/x#f',
+        label='DETAIL',
+        session_id='s1',
+        max_retries=3,
+        user_data={'a': 1},
+        method='post',
+        payload=b'p',
+        headers={'X-A': ' b '},
+    )
+    # What crawlee 1.11 writes for the same call (its userData, by alias).
+    assert request.user_data == {
+        '__crawlee': {'maxRetries': 3, 'session_id': 's1'},
+        'label': 'DETAIL',
+        'a': 1,
+    }
+    assert (request.label, request.session_id, request.max_retries) == ('DETAIL', 's1', 3)
+    assert (request.method, request.payload, request.unique_key) == (
+        'POST',
+        'p',
+        'https://example.com/x',
+    )
+    request.crawl_depth = 2
+    queue = running.open_request_queue()
+    queue.add_request(request)
+    fetched = queue.fetch_next_request()
+    assert fetched is not None
+    assert (fetched.label, fetched.session_id, fetched.max_retries, fetched.crawl_depth) == (
+        'DETAIL',
+        's1',
+        3,
+        2,
+    )
+    folder = tmp_path / 'storage' / 'request_queues' / 'default'
+    [stored] = [json.loads(p.read_text()) for p in folder.glob('*.json') if p.name[0] != '_']
+    assert stored['user_data']['__crawlee'] == {
+        'maxRetries': 3,
+        'session_id': 's1',
+        'crawlDepth': 2,
+    }
+
+
+def test_request_from_url_unique_keys_match_crawlee() -> None:
+    """Extended keys include the session; always_enqueue makes a fresh key each time."""
+    from actorkit.storages import Request
+
+    extended = Request.from_url(
+        'https://Example.com/a?b=1',
+        use_extended_unique_key=True,
+        session_id='SeSS',
+        method='POST',
+        payload='x',
+        headers={'Accept': 'text/html'},
+    )
+    assert extended.unique_key == 'POST|f1614162|2d711642|sess|https://example.com/a?b=1'
+    first = Request.from_url('https://example.com/', always_enqueue=True)
+    second = Request.from_url('https://example.com/', always_enqueue=True)
+    assert first.unique_key != second.unique_key
+    assert first.unique_key.endswith('|https://example.com')
+    with pytest.raises(InvalidStorageArgumentError, match='always_enqueue cannot be used'):
+        Request.from_url('https://example.com/', unique_key='k', always_enqueue=True)
+    with pytest.raises(InvalidStorageArgumentError, match='label must be a str'):
+        Request.from_url('https://example.com/', label=5)  # type: ignore[arg-type]
+    with pytest.raises(InvalidStorageArgumentError, match="unknown field 'colour'"):
+        Request.from_url('https://example.com/', colour='red')
+    page = Request.from_url('https://example.com/p?q=1&q=2&empty=')
+    assert page.get_query_param_from_url('q') == '1'
+    assert page.get_query_param_from_url('empty') == ''
+    assert page.get_query_param_from_url('nope', default='d') == 'd'
+
+
+def test_push_data_accepts_charged_event_name(running: Actor) -> None:
+    """push_data(charged_event_name=) is accepted and, without pay-per-event, ignored."""
+    running.push_data({'a': 1}, charged_event_name='result-item')
+    assert running.open_dataset().list_items() == [{'a': 1}]
+    with pytest.raises(ValueError, match='synthetic event'):
+        running.push_data({'a': 2}, charged_event_name='apify-default-dataset-item')

@@ -149,14 +149,14 @@ class Dataset(Storage[DatasetClient]):
         """How many items the dataset holds now (read from its metadata on every access)."""
         return self._live().get_metadata().item_count
 
-    def push_data(self, item_or_items: Mapping[str, Any] | Iterable[Mapping[str, Any]]) -> None:
+    def push_data(self, data: Mapping[str, Any] | Iterable[Mapping[str, Any]]) -> None:
         """Append one item or several items, as one batch.
 
         Every item is checked before any is written: when one is refused, nothing of the call
         is stored.
 
         Args:
-            item_or_items: A dict, or a list, tuple or other iterable of dicts. Values must be
+            data: A dict, or a list, tuple or other iterable of dicts. Values must be
                 JSON: dict, list, tuple, str, int, float (not NaN or infinity), bool or None.
 
         Raises:
@@ -166,7 +166,7 @@ class Dataset(Storage[DatasetClient]):
                 JSON); the message names its index and size.
         """
         client = self._live()
-        items = _as_items(item_or_items)
+        items = _as_items(data)
         for index, item in enumerate(items):
             if type(item) is not dict:
                 if not isinstance(item, Mapping):

@@ -223,6 +223,18 @@ class Request:
         crawlee['crawlDepth'] = depth
         self.user_data[CRAWLEE_KEY] = crawlee
 
+    def get_query_param_from_url(self, param: str, *, default: str | None = None) -> str | None:
+        """Return the first value of the query parameter ``param`` of the URL, or ``default``.
+
+        Args:
+            param: The parameter's name (decoded, as it reads in the URL).
+            default: What to return when the URL has no such parameter.
+        """
+        from urllib.parse import parse_qs, urlsplit  # noqa: PLC0415 (rarely needed)
+
+        values = parse_qs(urlsplit(self.url).query, keep_blank_values=True).get(param)
+        return values[0] if values else default
+
     @property
     def was_already_handled(self) -> bool:
         """Whether the request was handled (``handled_at`` is set)."""
