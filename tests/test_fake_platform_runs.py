@@ -100,7 +100,6 @@ def test_wait_for_finish_gives_up_with_the_running_run(platform: FakePlatform, a
     run = api('GET', f'/v2/actor-runs/{run_id}', waitForFinish=1).json()['data']
     assert run['status'] == 'RUNNING'
     assert 0.9 < time.monotonic() - started < 5
-    assert api('GET', f'/v2/actor-runs/{run_id}', waitForFinish=61).status_code == 400
 
 
 def test_a_run_times_out(platform: FakePlatform, api: Any) -> None:

@@ -890,7 +890,7 @@ class RunsApi:
                     {**hook, 'condition': {'actorRunId': run.id}, 'isAdHoc': True}
                 )
             self.start_handler(run, actor)
-        wait = call.number('waitForFinish', 0, maximum=MAX_WAIT_SECS) or 0
+        wait = min(call.number('waitForFinish', 0) or 0, MAX_WAIT_SECS)
         shown = self.wait_and_show(run.id, wait, call.base_url)
         return data_reply(shown, 201, {'Location': f'{call.base_url}/v2/actor-runs/{run.id}'})
 
@@ -957,7 +957,7 @@ class RunsApi:
             return self._list(call, runs)
 
     def get_run(self, call: Call) -> Reply:
-        wait = call.number('waitForFinish', 0, maximum=MAX_WAIT_SECS) or 0
+        wait = min(call.number('waitForFinish', 0) or 0, MAX_WAIT_SECS)
         return data_reply(self.wait_and_show(call.params['runId'], wait, call.base_url))
 
     def update_run(self, call: Call) -> Reply:
