@@ -13,11 +13,17 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from actorkit import _process
+from actorkit._actor_events import ActorEventMethods
 from actorkit._actor_storage import ActorStorageMethods
 from actorkit._config import Configuration
 from actorkit._errors import ActorStateError
 from actorkit._logging import configure_logging, logger
-from actorkit._status import StatusMessages, platform_publisher, terminal_message
+from actorkit._status import (
+    ActorStatusMethods,
+    StatusMessages,
+    platform_publisher,
+    terminal_message,
+)
 from actorkit._storage_manager import StorageManager
 from actorkit._threads import THREAD_PREFIX, Deadline, run_bounded
 from actorkit._version import __version__
@@ -28,7 +34,6 @@ if TYPE_CHECKING:
     from actorkit.client import ApifyClient
 
 _T = TypeVar('_T')
-_Callback = TypeVar('_Callback', bound=Callable[..., Any])
 
 EXIT_CODE_USER_FUNCTION_THREW = 91
 """The exit code of a run whose main code raised an exception (as the official SDK uses)."""
@@ -48,16 +53,7 @@ def _exit_code_of(exc: SystemExit) -> int:
     return 1
 
 
-def _event_argument(event: Event | str | None, event_name: Event | str | None) -> Event:
-    if event is not None and event_name is not None:
-        raise TypeError('pass the event once: as event or as event_name')
-    chosen = event if event is not None else event_name
-    if chosen is None:
-        raise TypeError('pass the event, e.g. Event.PERSIST_STATE')
-    return Event.parse(chosen)
-
-
-class Actor(ActorStorageMethods):
+class Actor(ActorStorageMethods, ActorEventMethods, ActorStatusMethods):
     """An Actor run: the lifecycle, events, status and (later) storages of one program.
 
     ``actorkit.actor`` is the default instance; build others with ``Actor(...)`` for tests and
@@ -511,62 +507,6 @@ class Actor(ActorStorageMethods):
         self._storages = None
         self._events.abandon()
 
-    # -- events ----------------------------------------------------------------------------------
-
-    def on(
-        self,
-        event: Event | str | None = None,
-        listener: _Callback | None = None,
-        *,
-        event_name: Event | str | None = None,
-    ) -> _Callback:
-        """Call ``listener`` on a worker thread each time ``event`` happens.
-
-        The listener takes no argument or one (the event's payload). It never runs on the
-        thread that reads events; whatever it raises is logged and stops no later event.
-        Calls of one listener never overlap: an event arriving while it is still busy waits
-        for it (several such events are merged into one call with the newest payload).
-        Registering before ``init()`` works.
-
-        Args:
-            event: The event, e.g. ``Event.PERSIST_STATE`` or ``'persistState'``.
-            listener: The function (or coroutine function) to call.
-            event_name: The official SDK's name of ``event``.
-
-        Returns:
-            ``listener`` itself, so ``on`` works as a decorator factory's target.
-        """
-        parsed = _event_argument(event, event_name)
-        if listener is None:
-            raise TypeError(f'actor.on({parsed.name}) needs a listener: pass listener=function')
-        self._events.dispatcher.on(parsed, listener)
-        return listener
-
-    def off(
-        self,
-        event: Event | str | None = None,
-        listener: Callable[..., Any] | None = None,
-        *,
-        event_name: Event | str | None = None,
-    ) -> None:
-        """Remove one listener of ``event``, or all of them when ``listener`` is ``None``.
-
-        Args:
-            event: The event.
-            listener: The listener to remove; every listener of ``event`` when ``None``.
-            event_name: The official SDK's name of ``event``.
-        """
-        self._events.dispatcher.off(_event_argument(event, event_name), listener)
-
-    @property
-    def event_manager(self) -> EventManager:
-        """The Actor's event manager, with the official SDK's ``on``, ``off`` and ``emit``."""
-        return self._events
-
-    @property
-    def _event_manager(self) -> EventManager:
-        return self._events
-
     # -- storages --------------------------------------------------------------------------------
 
     def _storage(self) -> StorageManager:
@@ -577,48 +517,6 @@ class Actor(ActorStorageMethods):
                 'using storages'
             )
         return storages
-
-    # -- status ----------------------------------------------------------------------------------
-
-    def set_status_message(
-        self,
-        status_message: str | None = None,
-        *,
-        is_terminal: bool | None = None,
-        message: str | None = None,
-    ) -> None:
-        """Set the run's status message, telling users what the Actor is doing.
-
-        It is logged (and, on the platform, sent) only when it changes.
-
-        Args:
-            status_message: The message.
-            is_terminal: Whether this is the final message of the run.
-            message: Another name of ``status_message``, kept from earlier versions.
-        """
-        if status_message is not None and message is not None:
-            raise TypeError('pass the status message once: as status_message or as message')
-        text = status_message if status_message is not None else message
-        if text is None:
-            raise TypeError('set_status_message() needs the message: pass status_message=...')
-        self._status.set(text, is_terminal=bool(is_terminal))
-
-    @property
-    def status_message(self) -> str | None:
-        """The status message: the one set for ``exit()``, else the last one set in this run.
-
-        Setting it (as in the official SDK) chooses the terminal message that ``exit()`` and
-        ``fail()`` show when they are given none; it is not sent before that.
-        """
-        if self._exit_status_message is not None:
-            return self._exit_status_message
-        return self._status.message
-
-    @status_message.setter
-    def status_message(self, value: str | None) -> None:
-        if value is not None and not isinstance(value, str):
-            raise TypeError(f'status_message must be a str or None, not {type(value).__name__}')
-        self._exit_status_message = value
 
     # -- API client ------------------------------------------------------------------------------
 

@@ -135,3 +135,50 @@ def platform_publisher(config: Configuration) -> Publisher | None:
         )
 
     return publish
+
+
+class ActorStatusMethods:
+    """``set_status_message`` and ``status_message``: :class:`~actorkit.Actor` inherits them."""
+
+    _status: StatusMessages
+    _exit_status_message: str | None
+
+    def set_status_message(
+        self,
+        status_message: str | None = None,
+        *,
+        is_terminal: bool | None = None,
+        message: str | None = None,
+    ) -> None:
+        """Set the run's status message, telling users what the Actor is doing.
+
+        It is logged (and, on the platform, sent) only when it changes.
+
+        Args:
+            status_message: The message.
+            is_terminal: Whether this is the final message of the run.
+            message: Another name of ``status_message``, kept from earlier versions.
+        """
+        if status_message is not None and message is not None:
+            raise TypeError('pass the status message once: as status_message or as message')
+        text = status_message if status_message is not None else message
+        if text is None:
+            raise TypeError('set_status_message() needs the message: pass status_message=...')
+        self._status.set(text, is_terminal=bool(is_terminal))
+
+    @property
+    def status_message(self) -> str | None:
+        """The status message: the one set for ``exit()``, else the last one set in this run.
+
+        Setting it (as in the official SDK) chooses the terminal message that ``exit()`` and
+        ``fail()`` show when they are given none; it is not sent before that.
+        """
+        if self._exit_status_message is not None:
+            return self._exit_status_message
+        return self._status.message
+
+    @status_message.setter
+    def status_message(self, value: str | None) -> None:
+        if value is not None and not isinstance(value, str):
+            raise TypeError(f'status_message must be a str or None, not {type(value).__name__}')
+        self._exit_status_message = value

@@ -189,13 +189,13 @@ import time
 from actorkit import Event, _process, actor
 
 def on_exit(data):
-    # To the main thread, which waits for this listener: the signal wakes its wait at once.
-    signal.pthread_kill(threading.main_thread().ident, signal.SIGTERM)
-    # A slow save, still running when the signal is handled: wait until the handler has
-    # deferred the signal (polled with a deadline).
+    # A slow save, still running when the signal is handled. The signal goes to the main
+    # thread, which waits for this listener; one landing just before the main thread blocks
+    # is only seen when its wait ends, so it is sent again until the handler has deferred it.
     deadline = time.monotonic() + 10
     while _process._deferred_signal is None and time.monotonic() < deadline:
-        time.sleep(0.005)
+        signal.pthread_kill(threading.main_thread().ident, signal.SIGTERM)
+        time.sleep(0.02)
     print('EXIT LISTENER DONE', data.exit_code, _process._deferred_signal is not None, flush=True)
 
 def on_persist(data):
