@@ -399,3 +399,41 @@ def test_finish_run_refuses_a_live_status(platform: FakePlatform) -> None:
         platform.finish_run(run_id, 'RUNNING')
     with pytest.raises(LookupError, match='no run'):
         platform.finish_run('missing')
+
+
+def test_run_sync_answers_the_output_or_the_items(platform: FakePlatform, api: Any) -> None:
+    """run-sync waits for the run and answers its OUTPUT; the -get-dataset-items variant its
+    items; a failed run is a 400."""
+
+    def handler(env: dict[str, str]) -> None:
+        platform.set_record(env['ACTOR_DEFAULT_KEY_VALUE_STORE_ID'], 'OUTPUT', {'ok': True})
+        token = {'token': env['APIFY_TOKEN']}
+        url = f'{env["APIFY_API_BASE_URL"]}/v2/datasets/{env["ACTOR_DEFAULT_DATASET_ID"]}/items'
+        requests.post(url, params=token, json=[{'n': 1}, {'n': 2}], timeout=5)
+
+    platform.create_actor('quick', handler=handler)
+    output = api('POST', '/v2/actors/quick/run-sync', json={})
+    assert (output.status_code, output.json()) == (201, {'ok': True})
+    items = api('GET', '/v2/actors/quick/run-sync-get-dataset-items', limit=1)
+    assert (items.status_code, items.json()) == (201, [{'n': 1}])
+    assert items.headers['X-Apify-Pagination-Total'] == '2'
+    platform.create_actor('broken', handler=lambda env: 1)
+    failed = api('POST', '/v2/actors/broken/run-sync')
+    assert (failed.status_code, failed.json()['error']['type']) == (400, 'run-failed')
+
+
+def test_webhook_test_dispatch(platform: FakePlatform, api: Any) -> None:
+    """POST webhooks/{id}/test records a TEST dispatch, listed and readable."""
+    body = {
+        'eventTypes': ['ACTOR.RUN.SUCCEEDED'],
+        'condition': {'actorId': 'x'},
+        'requestUrl': 'https://example.com/t',
+    }
+    webhook = api('POST', '/v2/webhooks', json=body).json()['data']
+    dispatch = api('POST', f'/v2/webhooks/{webhook["id"]}/test')
+    assert dispatch.status_code == 201
+    dispatch_id = dispatch.json()['data']['id']
+    assert api('GET', f'/v2/webhook-dispatches/{dispatch_id}').json()['data']['eventType'] == 'TEST'
+    listed = api('GET', '/v2/webhook-dispatches').json()['data']['items']
+    assert [item['id'] for item in listed] == [dispatch_id]
+    assert api('GET', f'/v2/webhooks/{webhook["id"]}/dispatches').json()['data']['total'] == 1

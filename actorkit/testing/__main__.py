@@ -1,11 +1,13 @@
 """``python -m actorkit.testing``: serve a FakePlatform in the foreground.
 
-It starts a run and prints its environment as ``export KEY=VALUE`` lines (shell-quoted), so a
-shell can take them over::
+It starts a run and prints its environment as ``export KEY=VALUE`` lines (shell-quoted), then
+serves until Ctrl-C (or SIGTERM) and exits 0. In one shell::
 
-    eval "$(python -m actorkit.testing --input '{"q": 1}' & sleep 1)"   # or copy the lines
+    python -m actorkit.testing --input '{"q": 1}' > fake-run.env
 
-then serves until Ctrl-C (or SIGTERM), and exits 0.
+and in another, run the Actor as that run::
+
+    eval "$(cat fake-run.env)" && python main.py
 """
 
 from __future__ import annotations

@@ -744,8 +744,7 @@ class FakePlatform:
     def webhook_dispatches(self) -> list[dict[str, Any]]:
         """Every dispatch recorded (a run ended that a webhook listened for), oldest first."""
         with self._state.lock:
-            dispatches = [d for hook in self._state.webhooks.values() for d in hook.dispatches]
-        return sorted(dispatches, key=lambda dispatch: dispatch['createdAt'])
+            return self._webhooks._dispatches()
 
     # ------------------------------------------------------------------ faults and records
 

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 TERMINAL = frozenset({'SUCCEEDED', 'FAILED', 'TIMED-OUT', 'ABORTED'})
 STATUSES = frozenset({'READY', 'RUNNING', 'TIMING-OUT', 'ABORTING'}) | TERMINAL
 MAX_WAIT_SECS = 60
+SYNC_WAIT_SECS = 300
 
 RunHandler = Callable[[dict[str, str]], 'int | None']
 
@@ -654,6 +655,10 @@ class RunsApi:
             ('DELETE', '/v2/actors/{actorId}', self.delete_actor),
             ('GET', '/v2/actors/{actorId}/runs', self.list_actor_runs),
             ('POST', '/v2/actors/{actorId}/runs', self.start_actor),
+            ('POST', '/v2/actors/{actorId}/run-sync', self.run_sync),
+            ('GET', '/v2/actors/{actorId}/run-sync', self.run_sync),
+            ('POST', '/v2/actors/{actorId}/run-sync-get-dataset-items', self.run_sync_items),
+            ('GET', '/v2/actors/{actorId}/run-sync-get-dataset-items', self.run_sync_items),
             ('GET', '/v2/actors/{actorId}/builds', self.list_builds),
             ('GET', '/v2/actors/{actorId}/builds/default', self.default_build),
             ('GET', '/v2/actors/{actorId}/builds/{buildId}', self.get_build),
@@ -667,6 +672,10 @@ class RunsApi:
             ('PUT', '/v2/actor-tasks/{taskId}/input', self.put_task_input),
             ('GET', '/v2/actor-tasks/{taskId}/runs', self.list_task_runs),
             ('POST', '/v2/actor-tasks/{taskId}/runs', self.start_task),
+            ('POST', '/v2/actor-tasks/{taskId}/run-sync', self.run_sync),
+            ('GET', '/v2/actor-tasks/{taskId}/run-sync', self.run_sync),
+            ('POST', '/v2/actor-tasks/{taskId}/run-sync-get-dataset-items', self.run_sync_items),
+            ('GET', '/v2/actor-tasks/{taskId}/run-sync-get-dataset-items', self.run_sync_items),
             ('GET', '/v2/actor-runs', self.list_runs),
             ('GET', '/v2/actor-runs/{runId}', self.get_run),
             ('PUT', '/v2/actor-runs/{runId}', self.update_run),
@@ -857,7 +866,7 @@ class RunsApi:
 
     # ------------------------------------------------------------------ starting runs
 
-    def _start(self, call: Call, actor: Actor, task: Task | None) -> Reply:
+    def _create_from_call(self, call: Call, actor: Actor, task: Task | None) -> Run:
         content_type = call.headers.get('Content-Type') or 'application/json; charset=utf-8'
         body: bytes | None = call.body if call.body else None
         if body is None and task is not None and task.input is not None:
@@ -890,20 +899,58 @@ class RunsApi:
                     {**hook, 'condition': {'actorRunId': run.id}, 'isAdHoc': True}
                 )
             self.start_handler(run, actor)
+        return run
+
+    def _start(self, call: Call, actor: Actor, task: Task | None) -> Reply:
+        run = self._create_from_call(call, actor, task)
         wait = min(call.number('waitForFinish', 0) or 0, MAX_WAIT_SECS)
         shown = self.wait_and_show(run.id, wait, call.base_url)
         return data_reply(shown, 201, {'Location': f'{call.base_url}/v2/actor-runs/{run.id}'})
 
-    def start_actor(self, call: Call) -> Reply:
+    def _actor_and_task(self, call: Call) -> tuple[Actor, Task | None]:
         with self.state.lock:
-            actor = self.find_actor(call.params['actorId'])
-        return self._start(call, actor, None)
+            if 'taskId' in call.params:
+                task = self.find_task(call.params['taskId'])
+                return self.find_actor(task.act_id), task
+            return self.find_actor(call.params['actorId']), None
+
+    def start_actor(self, call: Call) -> Reply:
+        return self._start(call, *self._actor_and_task(call))
 
     def start_task(self, call: Call) -> Reply:
+        return self._start(call, *self._actor_and_task(call))
+
+    def _run_sync(self, call: Call) -> Run:
+        """Start a run and wait for its end as the synchronous endpoints do (up to 300 s)."""
+        run = self._create_from_call(call, *self._actor_and_task(call))
+        shown = self.wait_and_show(run.id, SYNC_WAIT_SECS, call.base_url)
+        if shown['status'] not in TERMINAL:
+            raise ApiError(
+                408,
+                'run-timeout-exceeded',
+                f'Actor run exceeded the timeout of {SYNC_WAIT_SECS} seconds for this API endpoint',
+            )
+        if shown['status'] != 'SUCCEEDED':
+            raise ApiError(400, 'run-failed', f'Actor run {run.id} ended {shown["status"]}')
+        return run
+
+    def run_sync(self, call: Call) -> Reply:
+        run = self._run_sync(call)
+        key = call.query.get('outputRecordKey') or 'OUTPUT'
         with self.state.lock:
-            task = self.find_task(call.params['taskId'])
-            actor = self.find_actor(task.act_id)
-        return self._start(call, actor, task)
+            store = self.platform._key_value_stores.kind.find(run.default_key_value_store_id)
+            record = store.records.get(key)
+        if record is None:
+            raise not_found('Record')
+        return Reply(201, record.value, record.content_type)
+
+    def run_sync_items(self, call: Call) -> Reply:
+        run = self._run_sync(call)
+        items_call = attrs.evolve(
+            call, params={'storeId': run.default_dataset_id}, path='/v2/datasets/items'
+        )
+        reply = self.platform._datasets.list_items(items_call)
+        return attrs.evolve(reply, status=201)
 
     # ------------------------------------------------------------------ runs
 

@@ -139,6 +139,9 @@ class WebhooksApi:
             ('PUT', '/v2/webhooks/{webhookId}', self.put),
             ('DELETE', '/v2/webhooks/{webhookId}', self.delete),
             ('GET', '/v2/webhooks/{webhookId}/dispatches', self.list_dispatches),
+            ('POST', '/v2/webhooks/{webhookId}/test', self.test),
+            ('GET', '/v2/webhook-dispatches', self.all_dispatches),
+            ('GET', '/v2/webhook-dispatches/{dispatchId}', self.get_dispatch),
             ('GET', '/v2/actors/{actorId}/webhooks', self.list_for_actor),
             ('GET', '/v2/users/me', self.me),
             ('GET', '/v2/users/me/limits', self.limits),
@@ -181,17 +184,27 @@ class WebhooksApi:
                 or (run.actor_task_id and condition.get('actorTaskId') == run.actor_task_id)
             ):
                 continue
-            webhook.dispatches.append(
-                {
-                    'id': new_id(),
-                    'userId': self.state.user_id,
-                    'webhookId': webhook.id,
-                    'createdAt': iso(now()),
-                    'status': 'SUCCEEDED',
-                    'eventType': event_type,
-                    'eventData': {'actorId': run.act_id, 'actorRunId': run.id},
-                }
-            )
+            self._dispatch(webhook, event_type, {'actorId': run.act_id, 'actorRunId': run.id})
+
+    def _dispatch(
+        self, webhook: Webhook, event_type: str, event_data: dict[str, Any]
+    ) -> dict[str, Any]:
+        dispatch: dict[str, Any] = {
+            'id': new_id(),
+            'userId': self.state.user_id,
+            'webhookId': webhook.id,
+            'createdAt': iso(now()),
+            'status': 'SUCCEEDED',
+            'eventType': event_type,
+            'eventData': event_data,
+            'webhook': {
+                'requestUrl': webhook.fields.get('requestUrl'),
+                'isAdHoc': bool(webhook.fields.get('isAdHoc')),
+            },
+            'calls': [],
+        }
+        webhook.dispatches.append(dispatch)
+        return dispatch
 
     def list_webhooks(self, call: Call) -> Reply:
         with self.state.lock:
@@ -251,6 +264,27 @@ class WebhooksApi:
         with self.state.lock:
             webhook = self.find(call.params['webhookId'])
             return self._page(call, list(webhook.dispatches))
+
+    def test(self, call: Call) -> Reply:
+        with self.state.lock:
+            webhook = self.find(call.params['webhookId'])
+            dispatch = self._dispatch(webhook, 'TEST', {'actorId': 'test'})
+        return data_reply(dispatch, 201)
+
+    def _dispatches(self) -> list[dict[str, Any]]:
+        found = [d for hook in self.state.webhooks.values() for d in hook.dispatches]
+        return sorted(found, key=lambda dispatch: dispatch['createdAt'])
+
+    def all_dispatches(self, call: Call) -> Reply:
+        with self.state.lock:
+            return self._page(call, self._dispatches())
+
+    def get_dispatch(self, call: Call) -> Reply:
+        with self.state.lock:
+            for dispatch in self._dispatches():
+                if dispatch['id'] == call.params['dispatchId']:
+                    return data_reply(dispatch)
+        raise not_found('Webhook dispatch')
 
     def me(self, call: Call) -> Reply:
         state = self.state
