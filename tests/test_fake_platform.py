@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import http.client
 import json
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -114,6 +115,16 @@ def test_the_query_token_is_not_recorded(platform: FakePlatform) -> None:
     )
     assert platform.received[0] == ('GET', '/v2/datasets', {'limit': '5'})
     assert platform.token not in repr(platform.received_details)
+
+
+def test_debug_log_never_shows_the_token(
+    platform: FakePlatform, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The request log at DEBUG redacts a ?token= query parameter."""
+    with caplog.at_level(logging.DEBUG, logger='actorkit.testing'):
+        requests.get(url(platform, '/v2/datasets'), params={'limit': '1', 'token': platform.token})
+    assert any('/v2/datasets' in record.getMessage() for record in caplog.records)
+    assert platform.token not in caplog.text
 
 
 # ----------------------------------------------------------------------------- datasets

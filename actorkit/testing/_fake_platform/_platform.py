@@ -1,4 +1,16 @@
-"""``FakePlatform``: the Apify API v2 served from memory on 127.0.0.1, for tests."""
+"""``FakePlatform``: the Apify API v2 served from memory on 127.0.0.1, for tests.
+
+Each request goes: HTTP server thread -> :meth:`FakePlatform._respond` (record it, apply an
+injected fault, decompress and size-check the body) -> :meth:`FakePlatform._process` (resolve
+path aliases, route, check the token) -> a resource handler, under the state lock.
+
+Seams for the events websocket (part 2): ``FakePlatform._events`` is where an events server
+will live; when set, :meth:`FakePlatform._environment` adds ``ACTOR_EVENTS_WEBSOCKET_URL`` from
+its ``url_for(run_id)``. The run handlers call :meth:`FakePlatform._on_abort`,
+:meth:`FakePlatform._on_metamorph` and :meth:`FakePlatform._on_reboot` with the state lock
+held, which is where ``aborting``/``persistState`` events and dropped connections will go;
+``send_event`` and ``drop_events_connection`` will be public methods next to them.
+"""
 
 from __future__ import annotations
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import logging
+import re
 import selectors
 import socket
 import struct
@@ -28,6 +29,7 @@ from actorkit._threads import Deadline, join_all, start_thread
 from actorkit.testing._fake_platform._common import Reply
 
 _log = logging.getLogger('actorkit.testing')
+_TOKEN_IN_QUERY = re.compile(r'([?&]token=)[^&\s"]*')
 _READ_CAP = 64 * 1024 * 1024
 """Bodies above this raw size are not read (the connection is closed after a 413)."""
 
@@ -69,7 +71,9 @@ class _Handler(BaseHTTPRequestHandler):
     server: Any
 
     def log_message(self, format: str, *args: Any) -> None:
-        _log.debug('fake platform: ' + format, *args)
+        if _log.isEnabledFor(logging.DEBUG):
+            text = _TOKEN_IN_QUERY.sub(r'\1<redacted>', format % args)
+            _log.debug('fake platform: %s', text)
 
     def handle_one_request(self) -> None:
         try:
