@@ -40,10 +40,15 @@ def off_spec(requests: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
     return unmatched
 
 
+def assert_on_spec(fake: FakePlatform) -> None:
+    """Fail when the platform received a request that is no operation of the spec."""
+    stray = off_spec((received.method, received.path) for received in fake.received)
+    assert not stray, f'requests outside the API v2 spec: {stray}'
+
+
 @pytest.fixture
 def platform() -> Iterator[FakePlatform]:
     """A started FakePlatform whose received requests must all be operations of the spec."""
     with FakePlatform() as fake:
         yield fake
-    stray = off_spec((received.method, received.path) for received in fake.received)
-    assert not stray, f'requests outside the API v2 spec: {stray}'
+    assert_on_spec(fake)

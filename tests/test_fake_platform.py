@@ -19,6 +19,12 @@ from actorkit.testing import FakePlatform
 pytest_plugins = ['tests._fake_platform_spec']
 
 
+def assert_on_spec(fake: FakePlatform) -> None:
+    from tests._fake_platform_spec import assert_on_spec as check
+
+    check(fake)
+
+
 @pytest.fixture
 def session(platform: FakePlatform) -> Iterator[requests.Session]:
     """A requests session that sends the platform's token."""
@@ -47,6 +53,7 @@ def test_serves_on_an_ephemeral_localhost_port() -> None:
         response = requests.get(fake.api_url + '/v2/users/me', params={'token': fake.token})
         assert response.status_code == 200
     assert not fake.is_running
+    assert_on_spec(fake)
     with pytest.raises(requests.ConnectionError):
         requests.get(fake.api_url + '/v2/users/me', timeout=2)
 
@@ -60,6 +67,7 @@ def test_threads_are_named_daemons_and_end_on_stop() -> None:
         names = [t for t in threading.enumerate() if t.name.startswith('actorkit-fake-platform')]
         assert names
         assert all(thread.daemon for thread in names)
+        assert_on_spec(fake)
         started = time.monotonic()
     assert time.monotonic() - started < 3
     assert not [t for t in names if t.is_alive()]
@@ -84,6 +92,7 @@ def test_keeps_connections_alive() -> None:
             assert len(sockets) == 1
         finally:
             connection.close()
+        assert_on_spec(fake)
 
 
 def test_repr_never_shows_the_token() -> None:

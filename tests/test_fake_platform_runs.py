@@ -135,6 +135,9 @@ def test_abort_now_and_gracefully() -> None:
             f'{platform.api_url}/v2/actor-runs/{second}', params={**params, 'waitForFinish': 5}
         ).json()['data']
         assert done['status'] == 'ABORTED'
+    from tests._fake_platform_spec import assert_on_spec
+
+    assert_on_spec(platform)
 
 
 def test_metamorph_stores_the_input_and_switches_actor(platform: FakePlatform, api: Any) -> None:
