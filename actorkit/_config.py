@@ -7,8 +7,9 @@ is reported at once in one :class:`~actorkit.ConfigurationError`.
 
 from __future__ import annotations
 
+import math
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -67,8 +68,29 @@ def _log_level(value: str | None) -> str | None:
     return name
 
 
-def _env(*names: str, secret: bool = False) -> dict[str, Any]:
-    return {'env': names, 'secret': secret}
+Check = Callable[[Any], 'str | None']
+"""Returns why a typed value cannot be used (``None`` when it can)."""
+
+
+def _in_range(what: str, low: float, high: float = math.inf, *, above: bool = False) -> Check:
+    """A check that the value is a finite number from ``low`` (or above it) to ``high``."""
+
+    def check(value: Any) -> str | None:
+        if value is None:
+            return None
+        number = float(value)
+        fits = math.isfinite(number) and (number > low if above else number >= low)
+        return None if fits and number <= high else f'{value} is out of range; use {what}'
+
+    return check
+
+
+_INTERVAL = _in_range('a whole number of milliseconds above 0', 0, above=True)
+_PORT = _in_range('a port number from 1 to 65535', 1, 65535)
+
+
+def _env(*names: str, secret: bool = False, check: Check | None = None) -> dict[str, Any]:
+    return {'env': names, 'secret': secret, 'check': check}
 
 
 @attrs.frozen(kw_only=True)
@@ -154,7 +176,12 @@ class Configuration:
     )
     """Websocket URL the platform sends system events on."""
     memory_mbytes: int | None = attrs.field(
-        default=None, metadata=_env('ACTOR_MEMORY_MBYTES', 'APIFY_MEMORY_MBYTES')
+        default=None,
+        metadata=_env(
+            'ACTOR_MEMORY_MBYTES',
+            'APIFY_MEMORY_MBYTES',
+            check=_in_range('a whole number of megabytes above 0', 0, above=True),
+        ),
     )
     """Memory given to the run, in megabytes."""
     started_at: datetime | None = attrs.field(
@@ -165,10 +192,15 @@ class Configuration:
         default=None, metadata=_env('ACTOR_TIMEOUT_AT', 'APIFY_TIMEOUT_AT')
     )
     """When the run times out (timezone-aware)."""
-    dedicated_cpus: float | None = attrs.field(default=None, metadata=_env('APIFY_DEDICATED_CPUS'))
+    dedicated_cpus: float | None = attrs.field(
+        default=None,
+        metadata=_env(
+            'APIFY_DEDICATED_CPUS', check=_in_range('a number of CPUs above 0', 0, above=True)
+        ),
+    )
     """CPUs dedicated to the run on the platform."""
     web_server_port: int = attrs.field(
-        default=4321, metadata=_env('ACTOR_WEB_SERVER_PORT', 'APIFY_CONTAINER_PORT')
+        default=4321, metadata=_env('ACTOR_WEB_SERVER_PORT', 'APIFY_CONTAINER_PORT', check=_PORT)
     )
     """Port the Actor's web server may listen on."""
     web_server_url: str = attrs.field(
@@ -179,11 +211,15 @@ class Configuration:
     standby_url: str | None = attrs.field(default=None, metadata=_env('ACTOR_STANDBY_URL'))
     """Public URL of the Actor in standby mode."""
     max_paid_dataset_items: int | None = attrs.field(
-        default=None, metadata=_env('ACTOR_MAX_PAID_DATASET_ITEMS')
+        default=None,
+        metadata=_env(
+            'ACTOR_MAX_PAID_DATASET_ITEMS', check=_in_range('a whole number, 0 or more', 0)
+        ),
     )
     """Most results a pay-per-result Actor may charge for."""
     max_total_charge_usd: Decimal | None = attrs.field(
-        default=None, metadata=_env('ACTOR_MAX_TOTAL_CHARGE_USD')
+        default=None,
+        metadata=_env('ACTOR_MAX_TOTAL_CHARGE_USD', check=_in_range('an amount, 0 or more', 0)),
     )
     """Most money (USD) the run may charge its user; ``None`` is unlimited."""
     actor_pricing_info: dict[str, Any] | None = attrs.field(
@@ -199,18 +235,28 @@ class Configuration:
     persist_state_interval_millis: int = attrs.field(
         default=60_000,
         metadata=_env(
-            'APIFY_PERSIST_STATE_INTERVAL_MILLIS', 'CRAWLEE_PERSIST_STATE_INTERVAL_MILLIS'
+            'APIFY_PERSIST_STATE_INTERVAL_MILLIS',
+            'CRAWLEE_PERSIST_STATE_INTERVAL_MILLIS',
+            check=_INTERVAL,
         ),
     )
     """Period of the PERSIST_STATE event, in milliseconds."""
     system_info_interval_millis: int = attrs.field(
         default=1_000,
-        metadata=_env('APIFY_SYSTEM_INFO_INTERVAL_MILLIS', 'CRAWLEE_SYSTEM_INFO_INTERVAL_MILLIS'),
+        metadata=_env(
+            'APIFY_SYSTEM_INFO_INTERVAL_MILLIS',
+            'CRAWLEE_SYSTEM_INFO_INTERVAL_MILLIS',
+            check=_INTERVAL,
+        ),
     )
     """Period of the local SYSTEM_INFO event, in milliseconds."""
     metamorph_after_sleep_millis: int = attrs.field(
         default=300_000,
-        metadata=_env('APIFY_METAMORPH_AFTER_SLEEP_MILLIS', 'CRAWLEE_METAMORPH_AFTER_SLEEP_MILLIS'),
+        metadata=_env(
+            'APIFY_METAMORPH_AFTER_SLEEP_MILLIS',
+            'CRAWLEE_METAMORPH_AFTER_SLEEP_MILLIS',
+            check=_in_range('a whole number of milliseconds, 0 or more', 0),
+        ),
     )
     """How long to wait for the platform to metamorph the run, in milliseconds."""
     log_level: str | None = attrs.field(
@@ -229,7 +275,11 @@ class Configuration:
     """Folder of the local storages."""
     max_used_cpu_ratio: float = attrs.field(
         default=0.95,
-        metadata=_env('APIFY_MAX_USED_CPU_RATIO', 'CRAWLEE_MAX_USED_CPU_RATIO'),
+        metadata=_env(
+            'APIFY_MAX_USED_CPU_RATIO',
+            'CRAWLEE_MAX_USED_CPU_RATIO',
+            check=_in_range('a ratio from 0 to 1, e.g. 0.95', 0, 1),
+        ),
     )
     """CPU use (0-1 of the available CPUs) above which SYSTEM_INFO says overloaded."""
     input_secrets_private_key_file: Secret | None = attrs.field(
@@ -249,7 +299,7 @@ class Configuration:
         default='proxy.apify.com', metadata=_env('APIFY_PROXY_HOSTNAME')
     )
     """Host name of Apify Proxy."""
-    proxy_port: int = attrs.field(default=8000, metadata=_env('APIFY_PROXY_PORT'))
+    proxy_port: int = attrs.field(default=8000, metadata=_env('APIFY_PROXY_PORT', check=_PORT))
     """Port of Apify Proxy."""
     proxy_password: Secret | None = attrs.field(
         default=None,
@@ -268,7 +318,11 @@ class Configuration:
     )
     """Raise KeyboardInterrupt in the main thread when the platform aborts the run."""
     request_queue_lock_secs: int = attrs.field(
-        default=180, metadata=_env('ACTORKIT_REQUEST_QUEUE_LOCK_SECS')
+        default=180,
+        metadata=_env(
+            'ACTORKIT_REQUEST_QUEUE_LOCK_SECS',
+            check=_in_range('a whole number of seconds above 0', 0, above=True),
+        ),
     )
     """How long a request fetched on the platform stays locked if its consumer dies."""
 
@@ -304,10 +358,26 @@ class Configuration:
             except (ValueError, TypeError, cattrs_errors()) as exc:
                 problems.append(_describe_problem(name, raw, exc, secret=field.metadata['secret']))
                 continue
+            check: Check | None = field.metadata['check']
+            problem = None if check is None else check(value)
+            if problem is not None:
+                problems.append(f'{name}: {problem}')
+                continue
             values[field.name] = value
         if problems:
             raise ConfigurationError(problems)
         return cls(**values)
+
+    def __attrs_post_init__(self) -> None:
+        # Values given directly (not from the environment) get the same checks.
+        problems = []
+        for field in attrs.fields(type(self)):
+            check: Check | None = field.metadata['check']
+            problem = None if check is None else check(getattr(self, field.name))
+            if problem is not None:
+                problems.append(f'{field.name}: {problem}')
+        if problems:
+            raise ConfigurationError(problems)
 
     def to_dict(self) -> dict[str, Any]:
         """Return every field as a dict keyed by snake_case name (secrets stay :class:`Secret`)."""

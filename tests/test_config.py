@@ -194,3 +194,68 @@ def test_to_dict_has_every_field_by_snake_case_name() -> None:
     assert data['actor_id'] == 'abc'
     assert 'is_at_home' in data
     assert 'persist_state_interval_millis' in data
+
+
+def test_values_that_would_break_the_runtime_are_refused_all_at_once() -> None:
+    """Zero or negative intervals, NaN/infinite ratios and bad ports are refused together."""
+    with pytest.raises(ConfigurationError) as caught:
+        Configuration.from_env(
+            {
+                'APIFY_PERSIST_STATE_INTERVAL_MILLIS': '0',
+                'APIFY_SYSTEM_INFO_INTERVAL_MILLIS': '-5',
+                'APIFY_METAMORPH_AFTER_SLEEP_MILLIS': '-1',
+                'APIFY_MAX_USED_CPU_RATIO': 'nan',
+                'APIFY_DEDICATED_CPUS': 'inf',
+                'ACTOR_MEMORY_MBYTES': '0',
+                'ACTOR_WEB_SERVER_PORT': '70000',
+                'APIFY_PROXY_PORT': '0',
+                'ACTOR_MAX_PAID_DATASET_ITEMS': '-3',
+                'ACTOR_MAX_TOTAL_CHARGE_USD': '-0.5',
+            }
+        )
+    problems = caught.value.problems
+    assert len(problems) == 10, problems
+    message = str(caught.value)
+    assert (
+        'APIFY_PERSIST_STATE_INTERVAL_MILLIS: 0 is out of range; use a whole number of '
+        'milliseconds above 0'
+    ) in message
+    assert 'APIFY_SYSTEM_INFO_INTERVAL_MILLIS: -5 is out of range' in message
+    assert 'APIFY_MAX_USED_CPU_RATIO: nan is out of range; use a ratio from 0 to 1' in message
+    assert 'ACTOR_WEB_SERVER_PORT: 70000 is out of range; use a port number from 1 to 65535' in (
+        message
+    )
+    for name in ('APIFY_DEDICATED_CPUS', 'ACTOR_MEMORY_MBYTES', 'APIFY_PROXY_PORT'):
+        assert f'{name}: ' in message
+
+
+@pytest.mark.parametrize('ratio', ['inf', '-inf', '1.5', '-0.1'])
+def test_cpu_ratio_must_be_a_finite_ratio(ratio: str) -> None:
+    """APIFY_MAX_USED_CPU_RATIO outside 0-1 (or not finite) is refused, naming the variable."""
+    with pytest.raises(ConfigurationError, match='APIFY_MAX_USED_CPU_RATIO'):
+        Configuration.from_env({'APIFY_MAX_USED_CPU_RATIO': ratio})
+
+
+def test_edge_values_are_accepted() -> None:
+    """The smallest and largest valid values pass."""
+    config = Configuration.from_env(
+        {
+            'APIFY_PERSIST_STATE_INTERVAL_MILLIS': '1',
+            'APIFY_MAX_USED_CPU_RATIO': '0',
+            'ACTOR_WEB_SERVER_PORT': '65535',
+            'APIFY_PROXY_PORT': '1',
+            'APIFY_METAMORPH_AFTER_SLEEP_MILLIS': '0',
+        }
+    )
+    assert config.persist_state_interval_millis == 1
+    assert config.web_server_port == 65535
+
+
+def test_values_given_directly_get_the_same_checks() -> None:
+    """Configuration(...) with a value that would break the runtime raises, naming the field."""
+    with pytest.raises(ConfigurationError) as caught:
+        Configuration(persist_state_interval_millis=0, max_used_cpu_ratio=float('nan'))
+    assert [problem.split(':')[0] for problem in caught.value.problems] == [
+        'persist_state_interval_millis',
+        'max_used_cpu_ratio',
+    ]
