@@ -1,8 +1,13 @@
-"""The one private cattrs converter of actorkit.
+"""Parsing wire values, and the one private cattrs converter of actorkit.
 
-It turns wire data (camelCase JSON from the platform, strings from the environment) into
-snake_case attrs models. Every hook is strict: a value of the wrong kind raises ``ValueError``
-with a short reason that callers put into their own, more specific messages.
+The ``parse_*`` functions read one value each (a bool from ``"yes"``, a datetime from
+ISO 8601...); every other module parses through them. The converter built on them turns wire
+data (camelCase JSON from the platform, strings from the environment) into snake_case attrs
+models. Every hook is strict: a value of the wrong kind raises ``ValueError`` with a short
+reason that callers put into their own, more specific messages.
+
+cattrs is a costly import, so it loads only when ``converter`` is first used: the parse
+functions are cheap to import (the local storages use :func:`parse_datetime`).
 """
 
 from __future__ import annotations
@@ -11,10 +16,13 @@ import json
 import threading
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
-import cattrs
-from cattrs.gen import make_dict_structure_fn, override
+if TYPE_CHECKING:
+    import cattrs
+
+_D = TypeVar('_D')
+_RAISE: Any = object()
 
 _TRUE = frozenset({'1', 'true', 'yes', 'on'})
 _FALSE = frozenset({'0', 'false', 'no', 'off'})
@@ -78,8 +86,27 @@ def parse_decimal(value: object) -> Decimal:
     return result
 
 
-def parse_datetime(value: object) -> datetime:
-    """Parse an ISO 8601 datetime (``Z`` accepted); naive values are taken as UTC."""
+@overload
+def parse_datetime(value: object) -> datetime: ...
+
+
+@overload
+def parse_datetime(value: object, default: _D) -> datetime | _D: ...
+
+
+def parse_datetime(value: object, default: Any = _RAISE) -> Any:
+    """Parse a datetime as the platform (ISO 8601, ``Z``) or the official SDK (space) writes it.
+
+    A datetime passes through. Naive values are taken as UTC; the result is timezone-aware and
+    in UTC.
+
+    Args:
+        value: A str or a datetime.
+        default: What to return when ``value`` is not a datetime; without it, that raises.
+
+    Raises:
+        ValueError: ``value`` is not a datetime and no ``default`` is given.
+    """
     if isinstance(value, datetime):
         result = value
     elif isinstance(value, str):
@@ -89,12 +116,16 @@ def parse_datetime(value: object) -> datetime:
         try:
             result = datetime.fromisoformat(text)
         except ValueError:
+            if default is not _RAISE:
+                return default
             raise ValueError(f'{value!r} is not an ISO 8601 datetime') from None
     else:
+        if default is not _RAISE:
+            return default
         raise ValueError(f'{value!r} is not an ISO 8601 datetime')
     if result.tzinfo is None:
-        result = result.replace(tzinfo=timezone.utc)
-    return result
+        return result.replace(tzinfo=timezone.utc)
+    return result.astimezone(timezone.utc)
 
 
 def parse_seconds(value: object) -> timedelta:
@@ -124,6 +155,8 @@ def parse_str_tuple(value: object) -> tuple[str, ...]:
 
 
 def _build_converter() -> cattrs.Converter:
+    import cattrs  # noqa: PLC0415 (costly: loads on first use)
+
     conv = cattrs.Converter(forbid_extra_keys=False)
     conv.register_structure_hook(bool, lambda value, _: parse_bool(value))
     conv.register_structure_hook(int, lambda value, _: parse_int(value))
@@ -151,13 +184,30 @@ def _structure_str(value: object, _: object) -> str:
     raise ValueError(f'{value!r} is not a string')
 
 
-converter = _build_converter()
-"""The converter every actorkit model goes through."""
+_converter: cattrs.Converter | None = None
+_converter_lock = threading.Lock()
+
+
+def get_converter() -> cattrs.Converter:
+    """Return the converter every actorkit model goes through (built on first use)."""
+    global _converter
+    with _converter_lock:
+        if _converter is None:
+            _converter = _build_converter()
+        return _converter
+
+
+def __getattr__(name: str) -> Any:
+    # ``from actorkit._convert import converter`` builds the converter on first use.
+    if name == 'converter':
+        return get_converter()
+    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
 
 
 def register_camel_case(converter_: cattrs.Converter, cls: type[Any]) -> None:
     """Make ``cls`` structure from camelCase keys (as the platform sends them)."""
     import attrs  # noqa: PLC0415 (already imported by cattrs; kept local for clarity)
+    from cattrs.gen import make_dict_structure_fn, override  # noqa: PLC0415
 
     overrides = {
         field.name: override(rename=to_camel_case(field.name)) for field in attrs.fields(cls)
@@ -168,11 +218,12 @@ def register_camel_case(converter_: cattrs.Converter, cls: type[Any]) -> None:
 
 def structure_camel(data: object, cls: type[Any]) -> Any:
     """Structure camelCase wire data into the attrs model ``cls``."""
+    conv = get_converter()
     with _camel_lock:
         if cls not in _camel_registered:
-            register_camel_case(converter, cls)
+            register_camel_case(conv, cls)
             _camel_registered.add(cls)
-    return converter.structure(data, cls)
+    return conv.structure(data, cls)
 
 
 _camel_registered: set[type[Any]] = set()

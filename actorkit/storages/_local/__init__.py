@@ -38,13 +38,13 @@ from actorkit.storages._local._fs import (
     METADATA_FILE,
     StorageLock,
     atomic_create,
-    dump_json,
     format_datetime,
     now,
     random_id,
     read_storage_metadata,
     remove_stale_temp_files,
 )
+from actorkit.storages._serialization import dump_json
 
 __all__ = ['DEFAULT_FOLDER', 'LocalStorageBackend']
 

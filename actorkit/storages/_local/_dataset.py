@@ -45,6 +45,7 @@ from json.encoder import encode_basestring
 from pathlib import Path
 from typing import Any
 
+from actorkit._convert import parse_datetime
 from actorkit._errors import StorageError
 from actorkit.storages._dataset_models import DatasetMetadata, DatasetPage
 from actorkit.storages._local._fs import (
@@ -53,7 +54,6 @@ from actorkit.storages._local._fs import (
     create_new_file,
     format_datetime,
     now,
-    parse_datetime,
     read_file,
     read_storage_metadata,
     remove_stale_temp_files,
@@ -147,9 +147,9 @@ class LocalDatasetClient:
         return DatasetMetadata(
             id=self._id,
             name=self._name,
-            created_at=parse_datetime(data.get('created_at')) or self._created_at,
-            modified_at=parse_datetime(data.get('modified_at')) or self._modified_at,
-            accessed_at=parse_datetime(data.get('accessed_at')) or self._accessed_at,
+            created_at=parse_datetime(data.get('created_at'), None) or self._created_at,
+            modified_at=parse_datetime(data.get('modified_at'), None) or self._modified_at,
+            accessed_at=parse_datetime(data.get('accessed_at'), None) or self._accessed_at,
             item_count=count if isinstance(count, int) and count >= 0 else self._count,
         )
 
@@ -516,9 +516,9 @@ def _numbered_from_one(names: Sequence[str]) -> bool:
 
 def metadata_from_file(data: dict[str, Any], *, name: str | None) -> DatasetMetadata:
     """Build the metadata of a dataset from its parsed ``__metadata__.json``."""
-    created = parse_datetime(data.get('created_at')) or now()
-    modified = parse_datetime(data.get('modified_at')) or created
-    accessed = parse_datetime(data.get('accessed_at')) or modified
+    created = parse_datetime(data.get('created_at'), None) or now()
+    modified = parse_datetime(data.get('modified_at'), None) or created
+    accessed = parse_datetime(data.get('accessed_at'), None) or modified
     count = data.get('item_count')
     return DatasetMetadata(
         id=str(data['id']),

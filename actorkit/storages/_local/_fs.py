@@ -66,25 +66,6 @@ def format_datetime(value: datetime) -> str:
     return str(value.astimezone(timezone.utc))
 
 
-def parse_datetime(value: object) -> datetime | None:
-    """Parse a datetime as written by the official SDK (space) or the CLI (ISO with ``T``/``Z``).
-
-    Returns ``None`` for anything that is not a recognisable datetime string.
-    """
-    if not isinstance(value, str) or not value:
-        return None
-    text = value.strip()
-    if text.endswith(('Z', 'z')):
-        text = text[:-1] + '+00:00'
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
-
-
 def _temp_path(path: Path) -> Path:
     return path.with_name(f'{TEMP_PREFIX}{path.name}.{os.getpid()}.{os.urandom(4).hex()}')
 
@@ -130,11 +111,6 @@ def atomic_create(path: Path, data: bytes) -> bool:
     finally:
         temp.unlink(missing_ok=True)
     return True
-
-
-def dump_json(value: Any) -> bytes:
-    """Serialize JSON as the official SDK writes files: indent 2, non-ASCII kept, no newline."""
-    return json.dumps(value, indent=2, ensure_ascii=False).encode('utf-8')
 
 
 def read_json_file(path: Path) -> Any:

@@ -62,16 +62,15 @@ from pathlib import Path
 from typing import Any, NamedTuple
 from urllib.parse import quote, unquote
 
+from actorkit._convert import parse_datetime
 from actorkit._errors import InvalidStorageArgumentError, StorageError
 from actorkit.storages._kvs_models import KeyInfo, KeyListPage, KeyValueStoreMetadata
 from actorkit.storages._local._fs import (
     METADATA_FILE,
     TEMP_PREFIX,
     StorageLock,
-    dump_json,
     format_datetime,
     now,
-    parse_datetime,
     read_file,
     read_storage_metadata,
     replace_file,
@@ -80,6 +79,7 @@ from actorkit.storages._local._fs import (
 from actorkit.storages._serialization import (
     body_fits_content_type,
     content_type_for_extension,
+    dump_json,
     sniff_content_type,
 )
 
@@ -236,12 +236,12 @@ class LocalKeyValueStoreClient:
     def get_metadata(self) -> KeyValueStoreMetadata:
         """Return the store's metadata, as its file says, with this client's own changes."""
         data = read_storage_metadata(Path(self._meta_path)) or {}
-        modified = parse_datetime(data.get('modified_at')) or self._modified_at
-        accessed = parse_datetime(data.get('accessed_at')) or self._accessed_at
+        modified = parse_datetime(data.get('modified_at'), None) or self._modified_at
+        accessed = parse_datetime(data.get('accessed_at'), None) or self._accessed_at
         return KeyValueStoreMetadata(
             id=self._id,
             name=self._name,
-            created_at=parse_datetime(data.get('created_at')) or self._created_at,
+            created_at=parse_datetime(data.get('created_at'), None) or self._created_at,
             modified_at=max(modified, self._modified_at),
             accessed_at=max(accessed, self._accessed_at),
         )
@@ -688,9 +688,9 @@ class LocalKeyValueStoreClient:
 
 def metadata_from_file(data: dict[str, Any], *, name: str | None) -> KeyValueStoreMetadata:
     """Build the metadata of a store from its parsed ``__metadata__.json``."""
-    created = parse_datetime(data.get('created_at')) or now()
-    modified = parse_datetime(data.get('modified_at')) or created
-    accessed = parse_datetime(data.get('accessed_at')) or modified
+    created = parse_datetime(data.get('created_at'), None) or now()
+    modified = parse_datetime(data.get('modified_at'), None) or created
+    accessed = parse_datetime(data.get('accessed_at'), None) or modified
     return KeyValueStoreMetadata(
         id=str(data['id']),
         name=name,

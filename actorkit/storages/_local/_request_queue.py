@@ -54,6 +54,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from actorkit._convert import parse_datetime
 from actorkit._errors import StorageError
 from actorkit.storages._local._fs import (
     METADATA_FILE,
@@ -62,7 +63,6 @@ from actorkit.storages._local._fs import (
     atomic_write,
     format_datetime,
     now,
-    parse_datetime,
     read_file,
     read_json_file,
     remove_stale_temp_files,
@@ -157,7 +157,7 @@ def request_from_json(data: object) -> Request:
         loaded_url is not None and not isinstance(loaded_url, str)
     ):
         raise ValueError('"retry_count" must be an integer and "loaded_url" a string or null')
-    handled = parse_datetime(handled_at)
+    handled = parse_datetime(handled_at, None)
     if handled_at is not None and handled is None:
         raise ValueError(f'"handled_at" {handled_at!r} is not a datetime')
     return Request(
@@ -654,8 +654,8 @@ class LocalRequestQueueClient:
     def _write_metadata(self, stored: dict[str, Any], *, modified: bool) -> None:
         """Write ``__metadata__.json`` with the counts of the in-memory state."""
         current = now()
-        created_at = parse_datetime(_field(stored, 'created_at', 'createdAt')) or current
-        modified_at = parse_datetime(_field(stored, 'modified_at', 'modifiedAt')) or current
+        created_at = parse_datetime(_field(stored, 'created_at', 'createdAt'), None) or current
+        modified_at = parse_datetime(_field(stored, 'modified_at', 'modifiedAt'), None) or current
         if modified:
             modified_at = current
         had_multiple = bool(_field(stored, 'had_multiple_clients', 'hadMultipleClients', False))
@@ -725,9 +725,9 @@ class LocalRequestQueueClient:
         return RequestQueueMetadata(
             id=self._id,
             name=self._name,
-            created_at=parse_datetime(_field(stored, 'created_at', 'createdAt')) or current,
-            modified_at=parse_datetime(_field(stored, 'modified_at', 'modifiedAt')) or current,
-            accessed_at=parse_datetime(_field(stored, 'accessed_at', 'accessedAt')) or current,
+            created_at=parse_datetime(_field(stored, 'created_at', 'createdAt'), current),
+            modified_at=parse_datetime(_field(stored, 'modified_at', 'modifiedAt'), current),
+            accessed_at=parse_datetime(_field(stored, 'accessed_at', 'accessedAt'), current),
             had_multiple_clients=self._had_multiple_clients
             or bool(_field(stored, 'had_multiple_clients', 'hadMultipleClients', False)),
             handled_request_count=handled,
