@@ -38,7 +38,7 @@ _T = TypeVar('_T')
 EXIT_CODE_USER_FUNCTION_THREW = 91
 """The exit code of a run whose main code raised an exception (as the official SDK uses)."""
 
-_State = Literal['idle', 'running', 'exiting']
+_LifecyclePhase = Literal['idle', 'running', 'exiting']
 
 
 def _seconds(value: float | timedelta) -> float:
@@ -111,7 +111,7 @@ class Actor(ActorStorageMethods, ActorEventMethods, ActorStatusMethods):
         self._configure_logging = configure_logging
         self._interrupt_on_abort = interrupt_on_abort
         self._lifecycle_lock = threading.RLock()
-        self._state: _State = 'idle'
+        self._state: _LifecyclePhase = 'idle'
         self._run_pid: int | None = None
         self._stopped = threading.Event()
         self._stopped.set()

@@ -34,12 +34,10 @@ from typing import Any
 
 from actorkit._errors import InputError
 from actorkit.storages._backend import KeyValueStoreClient
+from actorkit.storages._serialization import MISSING, charset_of
 
 _SCHEMA_PLACES = ('.actor', 'INPUT_SCHEMA.json', 'input_schema.json')
 """Where an input schema may be; the schema module is imported only if one of these exists."""
-
-_MISSING: Any = object()
-"""Marks "no input found", which differs from an input whose value is ``None``."""
 
 
 def load_input(
@@ -74,7 +72,7 @@ def load_input(
     """
     value = _read_record(client, input_key, store_location)
     where = f'record {input_key!r} in {store_location}'
-    if value is _MISSING and fallback_dir is not None:
+    if value is MISSING and fallback_dir is not None:
         value = _read_fallback(fallback_dir, input_key)
         where += f', nor {input_key}.json or {input_key} in {fallback_dir}'
     if (
@@ -82,7 +80,7 @@ def load_input(
         or actor_dir is None
         or not any((actor_dir / place).exists() for place in _SCHEMA_PLACES)
     ):
-        return None if value is _MISSING else value
+        return None if value is MISSING else value
     from actorkit.storages._input_schema import (  # noqa: PLC0415 (only when a schema may exist)
         apply_input_schema,
         check_input_schema,
@@ -91,15 +89,15 @@ def load_input(
 
     found = find_input_schema(actor_dir)
     if found is None:
-        return None if value is _MISSING else value
+        return None if value is MISSING else value
     schema, schema_file = found
     schema_path = str(schema_file)
     if schema_file.name == 'actor.json':
         schema_path += ' (its "input" field)'
-    if value is not _MISSING or check_input_schema(schema):
+    if value is not MISSING or check_input_schema(schema):
         # (A broken schema is reported by apply_input_schema, whatever the input.)
         return apply_input_schema(
-            {} if value is _MISSING else value, schema, schema_path=schema_path
+            {} if value is MISSING else value, schema, schema_path=schema_path
         )
     try:
         return apply_input_schema({}, schema, schema_path=schema_path)
@@ -114,14 +112,14 @@ def load_input(
 def _read_record(client: KeyValueStoreClient, key: str, store_location: str) -> Any:
     record = client.get_record(key)
     if record is None:
-        return _MISSING
+        return MISSING
     body, content_type = record
     mime = content_type.split(';', 1)[0].strip().lower()
     name = f'input record {key!r} in {store_location}'
     if 'application/json' in mime:
         return _parse_json(body, name=name, todo='fix the record or delete it')
     if mime.startswith('text/'):
-        return body.decode(_charset(content_type), errors='replace')
+        return _decode_text(body, content_type)
     if mime == 'application/x-none':
         return None
     if mime in ('', 'application/octet-stream'):
@@ -139,7 +137,7 @@ def _read_fallback(directory: Path, key: str) -> Any:
             'is meant: keep only one of them'
         )
     if not found:
-        return _MISSING
+        return MISSING
     body = found[0].read_bytes()
     if found[0] == json_file:
         return _parse_json(body, name=str(json_file), todo='fix the file or delete it')
@@ -168,14 +166,8 @@ def _parse_json_or_bytes(body: bytes) -> Any:
         return body
 
 
-def _charset(content_type: str) -> str:
-    for param in content_type.split(';')[1:]:
-        name, _, value = param.partition('=')
-        if name.strip().lower() == 'charset' and value.strip():
-            charset = value.strip().strip('"')
-            try:
-                ''.encode(charset)
-            except LookupError:
-                break
-            return charset
-    return 'utf-8'
+def _decode_text(body: bytes, content_type: str) -> str:
+    try:
+        return body.decode(charset_of(content_type), errors='replace')
+    except LookupError:  # a charset Python does not know: UTF-8 is the likely truth
+        return body.decode('utf-8', errors='replace')
