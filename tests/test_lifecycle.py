@@ -334,3 +334,26 @@ def test_configuration_is_the_official_name_of_config() -> None:
     assert Actor(configuration=config, configure_logging=False).config is config
     with pytest.raises(TypeError, match='not both'):
         Actor(config=config, configuration=config)
+
+
+def test_exit_from_a_persist_state_listener_does_not_wait_for_its_own_next_call(
+    make_actor: MakeActor,
+) -> None:
+    """A PERSIST_STATE listener calling exit() is not made to wait for the final PERSIST_STATE."""
+    actor = make_actor(event_listeners_timeout=30)
+    finished = threading.Event()
+
+    def save_then_exit() -> None:
+        if not finished.is_set():
+            actor.exit()
+            finished.set()
+
+    actor.on(Event.PERSIST_STATE, save_then_exit)
+    actor.init()
+    from actorkit.testing import emit
+
+    started = time.monotonic()
+    emit(Event.PERSIST_STATE, actor=actor)
+    assert finished.wait(20)
+    assert time.monotonic() - started < 10  # not the 30 s listener timeout
+    assert not actor.is_running
