@@ -437,6 +437,21 @@ def test_bad_settings_are_refused_with_a_clear_message() -> None:
         ApifyClient('t').key_value_store('s').get_record('..')
 
 
+def test_header_values_with_line_breaks_are_refused(
+    client: ApifyClient, platform: FakePlatform
+) -> None:
+    """A token, content type or idempotency key that would break the request is refused."""
+    with pytest.raises(ValueError, match='the token has characters a token cannot have'):
+        ApifyClient('abc\r\nX-Evil: 1')
+    store = client.key_value_store(platform.create_key_value_store())
+    with pytest.raises(ValueError, match='cannot be sent in an HTTP header'):
+        store.set_record('k', b'v', content_type='text/plain\r\nX-Evil: 1')
+    run = client.run(platform.start_run(pricing_info={'page': 0.01}))
+    with pytest.raises(ValueError, match='idempotency-key'):
+        run.charge('page', idempotency_key='a\nb')
+    assert platform.charges(run.get()['id']) == []
+
+
 def test_api_url_with_or_without_v2(platform: FakePlatform) -> None:
     """api_url works with or without the /v2 suffix and a trailing slash."""
     for url in (platform.api_url, platform.api_url + '/', platform.api_url + '/v2/'):

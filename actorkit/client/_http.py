@@ -15,14 +15,16 @@ Every call of every resource client goes through :meth:`HttpClient.call`. It own
   log line.
 
 The lean path through requests (measured by ``bench/client_calls.py``): requests sets up each
-thread's connection once (``HTTPAdapter`` builds the pool with its TLS settings and CA bundle),
-and every call then runs one plain HTTP/1.1 exchange on that connection, which is an
-``http.client`` connection: ready-made target and headers, headers and a small body in one write,
-the answer read whole. ``Session.request`` redoes on every call what never changes here (merging
-environment settings, looking up proxies, re-parsing and re-encoding the URL and headers, cookie
-jars, hooks, a ``Response`` object, urllib3's own request and response wrappers), which is most of
-its cost. When the environment names a proxy for the API, calls go through ``Session.request``
-instead, which knows proxies (tunnels, proxy authentication) best.
+thread's connection once (its ``HTTPAdapter`` builds the urllib3 pool with the TLS settings and
+CA bundle; the thread takes one connection of it for itself and urllib3 connects it), and every
+call is then one HTTP/1.1 exchange on that socket: the request (a head of a few ready-made,
+already checked headers, and the body) goes out in one write, and ``http.client.HTTPResponse``
+reads the answer whole. ``Session.request`` redoes on every call what never changes here
+(merging environment settings, looking up proxies, parsing and re-encoding the URL and headers,
+cookie jars, hooks, urllib3's request and response wrappers, a ``Response``), which is most of its
+cost, and http.client alone writes a head and its body in two writes (two packets, two reads on
+the server). When the environment names a proxy for the API, calls go through
+``Session.request``, which knows proxies (tunnels, proxy authentication) best.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ import zlib
 from collections.abc import Mapping
 from datetime import timedelta
 from http.client import HTTPConnection as _PlainConnection
+from http.client import HTTPResponse
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlencode, urlsplit
 
@@ -66,13 +69,12 @@ RETRY_AFTER_CAP = 60.0
 """The longest wait a ``Retry-After`` header can impose before the next attempt."""
 
 _NO_RETRY_STATUS = 300
+_BODY_METHODS = frozenset({'POST', 'PUT', 'PATCH'})
+_BAD_HEADER_VALUE = re.compile(r'[^\t\x20-\x7e]')
 _TOKEN_QUERY = re.compile(r'(?i)((?:^|[?&;\s])token=)[^&#\s\'"]*')
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(',', ':'), allow_nan=False)
 
 _fork_generation = 0
-# The plain http.client exchange, run on urllib3's connection (an http.client subclass).
-_REQUEST = _PlainConnection.request
-_GET_RESPONSE = _PlainConnection.getresponse
 
 
 def _after_fork_in_child() -> None:
@@ -240,24 +242,48 @@ class _Connection:
         headers: dict[str, str],
         seconds: float,
     ) -> _Answer:
-        """Send one request and read its whole answer (no retry here)."""
+        """Send one request and read its whole answer (no retry here).
+
+        On the direct path the request (head and body) goes out in one write, and
+        ``http.client.HTTPResponse`` reads the answer. ``headers`` are already checked (no
+        CR/LF) and include ``Host``.
+        """
         connection = self.connection
         if connection is None:
+            headers = {name: value for name, value in headers.items() if name != 'Host'}
             response = self.session.request(
                 method, url, data=body, headers=headers, timeout=seconds, allow_redirects=False
             )
             return _Answer(response.status_code, response.headers, response.content)
-        if seconds != self.timeout:
-            connection.timeout = seconds
-            if connection.sock is not None:
-                connection.sock.settimeout(seconds)
-            self.timeout = seconds
-        if connection.sock is not None and _is_dropped(connection.sock):
+        head = [f'{method} {target} HTTP/1.1']
+        head.extend(f'{name}: {value}' for name, value in headers.items())
+        if body is not None:
+            head.append(f'Content-Length: {len(body)}')
+        elif method in _BODY_METHODS:
+            head.append('Content-Length: 0')
+        request = ('\r\n'.join(head) + '\r\n\r\n').encode('latin-1')
+        if body:
+            request += body
+        sock = connection.sock
+        if sock is not None and _is_dropped(sock):
             connection.close()  # the server closed the idle connection: open a new one
+            sock = None
         try:
-            _REQUEST(connection, method, target, body, headers)
-            answer = _GET_RESPONSE(connection)
+            if sock is None:
+                connection.timeout = seconds
+                connection.connect()  # urllib3 connects (and does TLS)
+                sock = connection.sock
+                assert sock is not None
+                self.timeout = seconds
+            elif seconds != self.timeout:
+                sock.settimeout(seconds)
+                self.timeout = seconds
+            sock.sendall(request)
+            answer = HTTPResponse(sock, method=method)
+            answer.begin()
             data = answer.read()
+            if answer.will_close:
+                connection.close()
         except BaseException:
             connection.close()
             raise
@@ -304,7 +330,13 @@ class HttpClient:
         self.max_retries = max_retries
         self.min_delay = min_delay_between_retries
         self.timeout_cap = MAX_ATTEMPT_TIMEOUT if timeout is None else timeout
+        if token and _BAD_HEADER_VALUE.search(token):
+            raise ValueError(
+                'the token has characters a token cannot have (spaces or line breaks at the '
+                'ends?); copy it again from Apify Console > Settings > Integrations'
+            )
         headers = {
+            'Host': urlsplit(self.origin).netloc,
             'User-Agent': f'actorkit/{__version__} (ApifyClient; python-requests)',
             'Accept-Encoding': 'gzip',
         }
@@ -386,10 +418,11 @@ class HttpClient:
         if body is not None or headers:
             request_headers = request_headers.copy()
             if headers:
-                request_headers.update(headers)
+                for name, value in headers.items():
+                    request_headers[name] = _checked_header(name, value)
             if body is not None:
                 if content_type is not None:
-                    request_headers['Content-Type'] = content_type
+                    request_headers['Content-Type'] = _checked_header('Content-Type', content_type)
                 if len(body) >= GZIP_MIN_BYTES:
                     body = gzip.compress(body, compresslevel=6, mtime=0)
                     request_headers['Content-Encoding'] = 'gzip'
@@ -496,6 +529,15 @@ class HttpClient:
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug('%s', error)
         return error
+
+
+def _checked_header(name: str, value: str) -> str:
+    if _BAD_HEADER_VALUE.search(value):
+        raise ValueError(
+            f'the {name} {value!r} cannot be sent in an HTTP header (line breaks or characters '
+            f'outside printable ASCII); remove them'
+        )
+    return value
 
 
 def _close(connection: _PlainConnection | None, session: Session) -> None:
