@@ -97,6 +97,20 @@ def test_an_explicit_terminal_message_is_kept(
     assert _status_puts(platform, run_id) == [('All 3 pages done', True)]
 
 
+def test_a_refused_status_message_raises_the_api_error(
+    home_actor: Callable[..., Actor], platform: FakePlatform
+) -> None:
+    """A status PUT the platform refuses raises to the caller; the next message is sent."""
+    actor = home_actor()
+    run_id = str(actor.config.actor_run_id)
+    platform.inject_faults(status=400, times=1, path=f'/actor-runs/{run_id}', method='PUT')
+    with pytest.raises(ApifyApiError) as caught:
+        actor.set_status_message('Refused')
+    assert caught.value.status_code == 400
+    actor.set_status_message('Accepted')
+    assert platform.run(run_id)['statusMessage'] == 'Accepted'
+
+
 SCRIPT_FAIL = """
 from actorkit import actor
 with actor:
