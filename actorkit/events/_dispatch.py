@@ -175,7 +175,11 @@ class CallbackPool:
         # Called with the lock held. actorkit's own listeners (saving use_state) always get a
         # worker, even when user listeners stuck in every other one fill the pool.
         self._queue.append(call)
-        room = len(self._workers) < self._max_workers or call.registration.internal
+        self._find_worker(internal=call.registration.internal)
+
+    def _find_worker(self, *, internal: bool) -> None:
+        # Called with the lock held: wake an idle worker, or start one if there is room.
+        room = len(self._workers) < self._max_workers or internal
         if self._idle < len(self._queue) and room:
             self._workers.add(start_thread(f'callback-{next(self._numbers)}', self._work))
         else:
@@ -203,6 +207,9 @@ class CallbackPool:
         finally:
             with self._lock:
                 self._workers.discard(me)
+                if self._queue and not self._closed:
+                    # Only if this worker died with calls left (it never should).
+                    self._find_worker(internal=True)
 
     def _finished(self, call: _Call) -> None:
         registration = call.registration
@@ -212,8 +219,9 @@ class CallbackPool:
                 del self._active[registration]
                 following = self._waiting.pop(registration, None)
                 if following is not None and not self._closed:
+                    # This worker takes it next: no other worker is needed for it.
                     self._active[registration] = following
-                    self._enqueue(following)
+                    self._queue.append(following)
             self._became_idle.notify_all()
 
     def wait_idle(self, deadline: Deadline) -> list[str]:
