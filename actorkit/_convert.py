@@ -91,6 +91,14 @@ def parse_datetime(value: object) -> datetime: ...
 
 
 @overload
+def parse_datetime(value: object, default: None) -> datetime | None: ...
+
+
+@overload
+def parse_datetime(value: object, default: datetime) -> datetime: ...
+
+
+@overload
 def parse_datetime(value: object, default: _D) -> datetime | _D: ...
 
 

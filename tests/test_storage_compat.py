@@ -1,9 +1,10 @@
 """Compatibility with the official tools' local files, in both directions.
 
 The fixtures are written by hand exactly as the official SDK (apify 4.1.0 on crawlee 1.11.0)
-and the Apify CLI lay out their files (see shared/reference/storage-layout.md): actorkit must
-read them; and what actorkit writes must have exactly the official layout, so that the official
-SDK reads it.
+and the Apify CLI lay out their files (the layout is described in the docstrings of
+``actorkit/storages/_local/`` and checked live against the official SDK by ``tox -e official``):
+actorkit must read them; and what actorkit writes must have exactly the official layout, so that
+the official SDK reads it.
 """
 
 from __future__ import annotations
