@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from actorkit._errors import ApifyApiError
-from actorkit.client._http import SHORT, HttpClient, Response
+from actorkit.client._http import SHORT, HttpClient, Response, encode_json
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -88,10 +88,9 @@ def is_not_found(error: ApifyApiError) -> bool:
 class ResourceClient:
     """The base of every resource client: a path below ``/v2`` and the HTTP client."""
 
-    def __init__(self, http: HttpClient, path: str, params: Mapping[str, str] | None = None):
+    def __init__(self, http: HttpClient, path: str) -> None:
         self._http = http
         self._path = path
-        self._params = dict(params or {})
 
     def __repr__(self) -> str:
         return f'{type(self).__name__}({self._http.redact(self._path)!r})'
@@ -100,11 +99,6 @@ class ResourceClient:
     def resource_path(self) -> str:
         """The path of the resource below ``/v2`` (e.g. ``/datasets/abc``)."""
         return self._path
-
-    def _merged(self, params: Mapping[str, str] | None) -> dict[str, str] | None:
-        if not self._params:
-            return dict(params) if params else None
-        return {**self._params, **(params or {})}
 
     def _call(
         self,
@@ -121,7 +115,7 @@ class ResourceClient:
         return self._http.call(
             method,
             self._path + suffix,
-            params=self._merged(params),
+            params=params,
             body=body,
             content_type=content_type,
             headers=headers,
@@ -154,8 +148,6 @@ class ResourceClient:
         timeout: float = SHORT,
         what: str = 'the request body',
     ) -> Any:
-        from actorkit.client._http import encode_json  # noqa: PLC0415
-
         body = None if value is None else encode_json(value, what)
         response = self._call(
             method,

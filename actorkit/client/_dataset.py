@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from actorkit.client._base import ResourceClient, query
+from actorkit.client._base import ResourceClient, drop_none, query
 from actorkit.client._http import LONG, MEDIUM, SHORT, encode_json
 from actorkit.client._models import ListPage
 
@@ -56,8 +56,8 @@ class DatasetClient(ResourceClient):
         return None if result is None else dict(result)
 
     def update(self, *, name: str | None = None) -> dict[str, Any]:
-        """Rename the dataset (``name=None`` makes it unnamed) and return its metadata."""
-        return dict(self._send_json('PUT', value={'name': name}, timeout=SHORT))
+        """Rename the dataset (``None`` leaves the name as it is) and return its metadata."""
+        return dict(self._send_json('PUT', value=drop_none({'name': name}), timeout=SHORT))
 
     def delete(self) -> None:
         """Delete the dataset (nothing happens when it does not exist)."""

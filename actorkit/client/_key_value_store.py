@@ -10,6 +10,7 @@ from typing import Any
 from actorkit._errors import ApifyApiError
 from actorkit.client._base import (
     ResourceClient,
+    drop_none,
     is_not_found,
     path_segment,
     query,
@@ -93,8 +94,8 @@ class KeyValueStoreClient(ResourceClient):
         return None if result is None else dict(result)
 
     def update(self, *, name: str | None = None) -> dict[str, Any]:
-        """Rename the store (``name=None`` makes it unnamed) and return its metadata."""
-        return dict(self._send_json('PUT', value={'name': name}, timeout=SHORT))
+        """Rename the store (``None`` leaves the name as it is) and return its metadata."""
+        return dict(self._send_json('PUT', value=drop_none({'name': name}), timeout=SHORT))
 
     def delete(self) -> None:
         """Delete the store (nothing happens when it does not exist)."""

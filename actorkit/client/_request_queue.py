@@ -9,6 +9,7 @@ from typing import Any
 
 from actorkit.client._base import (
     ResourceClient,
+    drop_none,
     path_segment,
     query,
     seconds_alias,
@@ -67,8 +68,8 @@ class RequestQueueClient(ResourceClient):
         return None if result is None else dict(result)
 
     def update(self, *, name: str | None = None) -> dict[str, Any]:
-        """Rename the queue (``name=None`` makes it unnamed) and return its metadata."""
-        return dict(self._send_json('PUT', value={'name': name}, timeout=SHORT))
+        """Rename the queue (``None`` leaves the name as it is) and return its metadata."""
+        return dict(self._send_json('PUT', value=drop_none({'name': name}), timeout=SHORT))
 
     def delete(self) -> None:
         """Delete the queue (nothing happens when it does not exist)."""
