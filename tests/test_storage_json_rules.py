@@ -143,3 +143,18 @@ def test_a_value_that_contains_itself_is_named_as_such(running: Actor) -> None:
         running.push_data(looped)
     with pytest.raises(InvalidStorageArgumentError, match=r"key 'LOOP' .*contains itself"):
         running.set_value('LOOP', [looped])
+
+
+def test_too_deep_json_records_are_refused_and_reported(running: Actor, tmp_path: Path) -> None:
+    """JSON bytes too deep to read back are refused; such a file on disk is a StorageError."""
+    from actorkit import StorageError
+
+    deep = b'[' * 100_000 + b']' * 100_000
+    store = running.open_key_value_store()
+    with pytest.raises(InvalidStorageArgumentError, match="key 'X' is not valid JSON"):
+        store.set_value('X', deep, 'application/json')
+    folder = tmp_path / 'storage' / 'key_value_stores' / 'default'
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / 'DEEP.json').write_bytes(deep)
+    with pytest.raises(StorageError, match=r"record 'DEEP' .*nested too deeply"):
+        store.get_value('DEEP')

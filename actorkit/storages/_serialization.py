@@ -472,7 +472,7 @@ def body_fits_content_type(body: bytes, content_type: str) -> bool:
             json.loads(body)
         elif is_text_type(content_type):
             body.decode(charset_of(content_type))
-    except (ValueError, LookupError):
+    except (ValueError, LookupError, RecursionError):
         return False
     return True
 
@@ -530,7 +530,11 @@ def serialize_value(key: str, value: Any, content_type: str | None) -> tuple[byt
         if content_type is None:
             return body, BINARY_CONTENT_TYPE
         if not body_fits_content_type(body, content_type):
-            kind = 'valid JSON' if is_json_type(content_type) else charset_of(content_type)
+            kind = (
+                'valid JSON (or it nests too deeply to be read back)'
+                if is_json_type(content_type)
+                else charset_of(content_type)
+            )
             raise InvalidStorageArgumentError(
                 f'the bytes value for key {key!r} is not {kind}, so it cannot be stored as '
                 f'{content_type!r}: fix the bytes, or use another content_type '
@@ -580,6 +584,11 @@ def deserialize_value(body: bytes, content_type: str, *, what: str) -> Any:
     if is_json_type(content_type):
         try:
             return json.loads(body)
+        except RecursionError:
+            raise StorageError(
+                f'{what} is JSON nested too deeply for Python to read: flatten the record or '
+                f'delete it'
+            ) from None
         except ValueError as exc:
             raise StorageError(
                 f'{what} has content type {content_type!r} but is not valid JSON ({exc}): '
