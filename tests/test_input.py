@@ -278,3 +278,13 @@ def test_broken_schema_is_reported_even_without_input(tmp_path: Path) -> None:
         load(fallback_dir=tmp_path, actor_dir=tmp_path)
 
     assert str(info.value).startswith(f'input schema {schema_path} is not valid (1 problem)')
+
+
+def test_input_nested_too_deeply_is_an_input_error(tmp_path: Path) -> None:
+    """An input nested deeper than Python can read gets an InputError naming where it is."""
+    deep = b'[' * 100_000 + b']' * 100_000
+    with pytest.raises(InputError, match=r"input record 'INPUT' .* nested too deeply"):
+        load({'INPUT': (deep, 'application/json')})
+    (tmp_path / 'INPUT.json').write_bytes(deep)
+    with pytest.raises(InputError, match=r'INPUT\.json is JSON nested too deeply'):
+        load(fallback_dir=tmp_path)

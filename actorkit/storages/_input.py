@@ -157,12 +157,14 @@ def _parse_json(body: bytes, *, name: str, todo: str) -> Any:
         raise InputError(
             f'{name} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}): {todo}'
         ) from None
+    except RecursionError:
+        raise InputError(f'{name} is JSON nested too deeply for Python to read: {todo}') from None
 
 
 def _parse_json_or_bytes(body: bytes) -> Any:
     try:
         return json.loads(body.decode('utf-8-sig'))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         return body
 
 
