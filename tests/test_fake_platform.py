@@ -154,6 +154,15 @@ def test_dataset_get_or_create_by_name(platform: FakePlatform, session: requests
     assert by_name.json()['data']['id'] == dataset['id']
 
 
+def test_storage_names_are_checked(platform: FakePlatform, session: requests.Session) -> None:
+    """A name the platform refuses (a trailing hyphen, an underscore) is a 400."""
+    for bad in ('ends-', 'under_score', 'x' * 64):
+        response = session.post(url(platform, '/v2/key-value-stores'), params={'name': bad})
+        assert response.status_code == 400, bad
+        assert response.json()['error']['type'] == 'invalid-input'
+    assert session.post(url(platform, '/v2/key-value-stores'), params={'name': 'A-1'}).ok
+
+
 def test_dataset_list_shows_named_ones_unless_unnamed(
     platform: FakePlatform,
     session: requests.Session,

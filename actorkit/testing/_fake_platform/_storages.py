@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -19,15 +20,16 @@ from actorkit.testing._fake_platform._state import State, Storage
 Route = tuple[str, str, Callable[[Call], Reply]]
 S = TypeVar('S', bound=Storage)
 
-_NAME_CHARS = frozenset('abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-')
+_NAME = re.compile(r'[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]{0,61}[a-zA-Z0-9]')
 
 
 def check_name(name: str) -> str:
-    """Refuse a storage name the platform refuses (letters, digits and ``-``, up to 63)."""
-    if not name or len(name) > 63 or not set(name) <= _NAME_CHARS or name.startswith('-'):
+    """Refuse a storage name the platform refuses (letters, digits, inner hyphens, <= 63)."""
+    if not _NAME.fullmatch(name):
         raise invalid(
-            f'Storage name {name!r} is not valid: use 1-63 letters, digits and "-" '
-            f'(not at the start)'
+            f'Invalid value provided in store: name {name!r} can only contain letters "a" '
+            f'through "z", the digits "0" through "9", and the hyphen ("-") but only in the '
+            f'middle of the string (e.g. "my-value-1"), at most 63 characters'
         )
     return name
 
