@@ -176,6 +176,8 @@ class PlatformRequestQueueClient:
         self._known: dict[str, bool] = {}
         """Requests this client added or saw: id -> whether it knows them handled."""
         self._check_forefront = False
+        self._adding = 0
+        """How many add_requests calls are sending requests now."""
         self._locked_elsewhere: bool | None = None
         self._handled_delta = 0
         self._total_delta = 0
@@ -252,7 +254,13 @@ class PlatformRequestQueueClient:
                     )
         to_send = [request for key, request in first.items() if key not in done]
         if to_send:
-            done.update(self._send(to_send, forefront))
+            with self._mutex:
+                self._adding += 1  # is_finished() says no while requests are on their way
+            try:
+                done.update(self._send(to_send, forefront))
+            finally:
+                with self._mutex:
+                    self._adding -= 1
         results: list[ProcessedRequest] = []
         seen: set[str] = set()
         for request in requests:
@@ -493,13 +501,13 @@ class PlatformRequestQueueClient:
     def is_finished(self) -> bool:
         with self._fetch_lock:
             with self._mutex:
-                if self._in_progress:
+                if self._in_progress or self._adding:
                     return False
             if self._has_live_head():
                 return False
             self._refill_head()
             with self._mutex:
-                if self._head or self._locked_elsewhere:
+                if self._head or self._locked_elsewhere or self._adding:
                     return False
                 unconfirmed = [key for key, handled in self._known.items() if not handled]
             # The head listing can lag behind a request just added: confirm by id what this
