@@ -161,12 +161,12 @@ def test_locks_of_requests_in_progress_are_prolonged(
     platform: FakePlatform, open_queue: Callable[..., RequestQueue]
 ) -> None:
     """A request in progress longer than its lock is never served to another consumer."""
-    slow, other = open_queue(lock_secs=1), open_queue(lock_secs=1)
+    slow, other = open_queue(lock_secs=2), open_queue(lock_secs=2)
     slow.add_request('https://example.com/slow')
     request = slow.fetch_next_request()
     assert request is not None
     assert any(t.name == PROLONG_THREAD_NAME for t in threading.enumerate())
-    deadline = time.monotonic() + 2.5  # two and a half lock lengths
+    deadline = time.monotonic() + 3.0  # one and a half lock lengths
     while time.monotonic() < deadline:
         assert other.fetch_next_request() is None
     prolongs = [r for r in platform.received if r.method == 'PUT' and r.path.endswith('/lock')]

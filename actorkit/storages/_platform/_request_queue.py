@@ -8,9 +8,11 @@ other threads' and processes' clients:
   local head, and hands each out with enough lock time left (prolonging a lock that is past its
   half). A request whose lock ran out while it waited in the local head is dropped from it:
   another consumer may have it now.
-- While a request is in progress, the daemon thread ``actorkit-rq-lock-prolong`` prolongs its
-  lock whenever it is past its half, so a slow handler keeps its request; if the process dies,
-  the lock runs out and the request is served again to another consumer.
+- While a request is in progress, the daemon thread ``actorkit-rq-lock-prolong`` wakes every
+  sixth of the lock length and prolongs each lock with less than two thirds left, so a slow
+  handler keeps its request; if the process dies, the lock runs out and the request is served
+  again to another consumer. The lock length is ``ACTORKIT_REQUEST_QUEUE_LOCK_SECS`` (180 s,
+  the official SDK's): how long the requests of a dead consumer wait.
 - :meth:`mark_request_as_handled` updates the request with ``handledAt``;
   :meth:`reclaim_request` updates it (and its ``forefront``) and deletes its lock, so it can
   be fetched again at once.
@@ -552,9 +554,9 @@ class PlatformRequestQueueClient:
             self._thread.start()
 
     def _keep_locks(self, stop: threading.Event) -> None:
-        interval = max(0.05, self._lock_secs / 4)
+        interval = max(0.05, self._lock_secs / 6)
         while not stop.wait(interval):
-            due = time.monotonic() + self._lock_secs / 2
+            due = time.monotonic() + self._lock_secs * 2 / 3
             with self._mutex:
                 held_now = [
                     (request_id, held)
