@@ -359,3 +359,25 @@ def test_purge_empties_the_queue(open_queue: Callable[..., RequestQueue]) -> Non
     assert queue.get_total_count() == 0
     assert queue.fetch_next_request() is None
     assert queue.is_finished()
+
+
+def test_close_gives_up_releasing_after_the_first_api_failure(
+    platform: FakePlatform, caplog: pytest.LogCaptureFixture
+) -> None:
+    """When the API fails while locks are released at close, the rest are left to expire."""
+    config = Configuration.from_env(platform.run_env())
+    api = ApifyClient(
+        str(config.token),
+        api_url=config.api_base_url,
+        max_retries=1,
+        min_delay_between_retries=0.01,
+    )
+    backend = PlatformStorageBackend(config, api=api, lock_secs=600)
+    queue = RequestQueue(backend.open_request_queue(name='jobs'))
+    queue.add_requests(_urls(5))
+    assert queue.fetch_next_request() is not None
+    platform.clear_received()
+    platform.inject_faults(status=503, times=10, path='/lock', method='DELETE')
+    backend.close()
+    assert len([r for r in platform.received if r.method == 'DELETE']) == 2  # one call, retried
+    assert 'releasing the locks of 5 requests' in caplog.text

@@ -618,17 +618,21 @@ class PlatformRequestQueueClient:
             ]
             self._in_progress.clear()
             self._head.clear()
-        for request_id in held:
+        for index, request_id in enumerate(held):
             try:
                 self._delete_lock(request_id)
             except Exception as exc:
+                # After the client's retries the API is likely down: do not spend the exit on
+                # the others, their locks run out by themselves.
                 _log.warning(
-                    'releasing the lock of request %s of queue %s failed (it is served again '
-                    'when the lock runs out): %s',
-                    request_id,
+                    'releasing the locks of %d requests of queue %s failed (they are served '
+                    'again when their locks run out, within %d s): %s',
+                    len(held) - index,
                     self._id,
+                    self._lock_secs,
                     exc,
                 )
+                return
 
     def purge(self) -> None:
         """Delete every request of the queue."""
