@@ -315,6 +315,8 @@ def test_batch_add_requests_sends_chunks_of_25(client: ApifyClient, platform: Fa
     ]
     assert sizes == [25, 25, 10]
     assert len(platform.queue_requests(queue_id)) == 60
+    with pytest.raises(ValueError, match='max_parallel=4 is not supported'):
+        client.request_queue(queue_id).batch_add_requests([_request(1)], max_parallel=4)
 
 
 def test_batch_add_requests_retries_the_unprocessed_ones(

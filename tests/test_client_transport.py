@@ -5,6 +5,7 @@ Faults are injected into a FakePlatform on 127.0.0.1; nothing in requests is pat
 
 from __future__ import annotations
 
+import gc
 import gzip
 import json
 import logging
@@ -305,6 +306,26 @@ def test_each_thread_keeps_one_connection(client: ApifyClient, platform: FakePla
     assert connections[0] is connections[1]
     assert connections[2] is connections[3]
     assert connections[0] is not connections[2]
+
+
+def test_a_finished_thread_closes_its_connection(
+    client: ApifyClient, platform: FakePlatform
+) -> None:
+    """The connection of a thread that ended is closed; close() closes the rest."""
+    thread = threading.Thread(target=client.user().get)
+    thread.start()
+    thread.join(10)
+    client.user().get()
+    deadline = time.monotonic() + 5
+    while len(client._http._connections) > 1 and time.monotonic() < deadline:
+        gc.collect()
+    assert len(client._http._connections) == 1
+    mine = client._http._connection()
+    assert mine.connection is not None
+    assert mine.connection.sock is not None
+    client.close()
+    assert mine.connection.sock is None
+    assert client.user().get() is not None  # a later call reconnects
 
 
 def test_a_forked_child_makes_its_own_connection(platform: FakePlatform, tmp_path) -> None:

@@ -180,6 +180,8 @@ class RequestQueueClient(ResourceClient):
         forefront: bool = False,
         max_unprocessed_requests_retries: int = 3,
         min_delay_between_unprocessed_requests_retries: float | timedelta = 0.5,
+        *,
+        max_parallel: int = 1,
     ) -> dict[str, Any]:
         """Add many requests, 25 per call, sending again those the API did not process.
 
@@ -190,11 +192,18 @@ class RequestQueueClient(ResourceClient):
                 API left unprocessed (e.g. under rate limiting).
             min_delay_between_unprocessed_requests_retries: The first wait before sending them
                 again, doubled each time (seconds or a timedelta).
+            max_parallel: Accepted for code written for the official client; batches are sent
+                one after the other, so only 1 is valid (use threads to send more at once).
 
         Returns:
             ``{'processedRequests': [...], 'unprocessedRequests': [...]}``; the unprocessed ones
             are those still unprocessed after the last retry.
         """
+        if max_parallel != 1:
+            raise ValueError(
+                f'max_parallel={max_parallel} is not supported: batches are sent one after the '
+                f'other; call batch_add_requests from several threads to send more at once'
+            )
         delay = to_seconds(
             min_delay_between_unprocessed_requests_retries,
             'min_delay_between_unprocessed_requests_retries',
