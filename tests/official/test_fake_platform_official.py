@@ -187,3 +187,39 @@ def test_official_sdk_actor_runs_at_home(platform: FakePlatform, run_official: A
     assert [(c.event_name, c.count) for c in platform.charges(env['ACTOR_RUN_ID'])] == [
         ('greet', 2)
     ]
+
+
+def test_official_sdk_platform_calls(platform: FakePlatform, run_official: Any) -> None:
+    """The official SDK's run-level calls reach the fake as on the platform: status message,
+    ad hoc webhook, start and call of another Actor, reboot, metamorph."""
+    platform.create_actor('helper', handler=lambda env: None)
+    env = platform.run_env()
+    result = run_official(
+        """
+        from apify import Actor, Webhook
+
+        async def main():
+            async with Actor:
+                await Actor.set_status_message('working')
+                await Actor.add_webhook(
+                    Webhook(event_types=['ACTOR.RUN.SUCCEEDED'], request_url='https://example.com/h')
+                )
+                started = await Actor.start('fake-user/helper', {'a': 1})
+                called = await Actor.call('fake-user/helper', {'b': 2}, logger=None)
+                await Actor.reboot(custom_after_sleep=timedelta(0))
+                await Actor.metamorph('fake-user/helper', {'c': 3}, custom_after_sleep=timedelta(0))
+                emit({'started': started.status, 'called': called.status})
+
+        from datetime import timedelta
+        asyncio.run(main())
+        """,
+        env=env,
+    )
+    assert result == {'started': 'RUNNING', 'called': 'SUCCEEDED'}
+    run = platform.run(env['ACTOR_RUN_ID'])
+    assert run['statusMessage'] == 'working'
+    assert run['stats']['rebootCount'] == 1
+    assert run['metamorphs'][0]['inputKey'] == 'INPUT-METAMORPH-1'
+    [webhook] = platform.webhooks()
+    assert webhook['condition'] == {'actorRunId': env['ACTOR_RUN_ID']}
+    assert len(platform.runs()) == 3
