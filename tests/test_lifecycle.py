@@ -357,3 +357,39 @@ def test_exit_from_a_persist_state_listener_does_not_wait_for_its_own_next_call(
     assert finished.wait(20)
     assert time.monotonic() - started < 10  # not the 30 s listener timeout
     assert not actor.is_running
+
+
+def test_status_messages_are_published_in_order_and_never_after_the_terminal_one() -> None:
+    """A message replaced while the publisher was busy is skipped; none follows the terminal."""
+    from actorkit._status import StatusMessages
+
+    published: list[tuple[str, bool]] = []
+    busy, release = threading.Event(), threading.Event()
+
+    def publish(message: str, is_terminal: bool) -> None:
+        if message == 'first':
+            busy.set()
+            assert release.wait(10)
+        published.append((message, is_terminal))
+
+    status = StatusMessages()
+    status.start_run(publish)
+    first = threading.Thread(target=status.set, args=('first',), kwargs={'is_terminal': False})
+    first.start()
+    assert busy.wait(10)
+    # Set while 'first' is still being sent: 'second' is replaced before its turn comes.
+    second = threading.Thread(target=status.set, args=('second',), kwargs={'is_terminal': False})
+    second.start()
+    deadline = time.monotonic() + 10
+    while status.message != 'second' and time.monotonic() < deadline:
+        threading.Event().wait(0.005)
+    last = threading.Thread(target=status.set, args=('Done',), kwargs={'is_terminal': True})
+    last.start()
+    while status.message != 'Done' and time.monotonic() < deadline:
+        threading.Event().wait(0.005)
+    release.set()
+    for thread in (first, second, last):
+        thread.join(10)
+    status.set('too late', is_terminal=False)
+    assert published == [('first', False), ('Done', True)]
+    assert status.message == 'too late'
