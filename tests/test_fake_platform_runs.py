@@ -440,3 +440,16 @@ def test_webhook_test_dispatch(platform: FakePlatform, api: Any) -> None:
     listed = api('GET', '/v2/webhook-dispatches').json()['data']['items']
     assert [item['id'] for item in listed] == [dispatch_id]
     assert api('GET', f'/v2/webhooks/{webhook["id"]}/dispatches').json()['data']['total'] == 1
+
+
+def test_bad_run_options_are_refused(platform: FakePlatform, api: Any) -> None:
+    """Bad options get a clear error in Python and a 400 over HTTP, and create no run."""
+    with pytest.raises(ValueError, match='Memory must be between 128 and 32768'):
+        platform.run_env(memory_mbytes=64)
+    with pytest.raises(LookupError, match='create_task'):
+        platform.run_env(task_id='nope')
+    platform.create_actor('strict')
+    bad_hooks = base64.b64encode(json.dumps([{'requestUrl': 'nope'}]).encode()).decode()
+    assert api('POST', '/v2/actors/strict/runs', webhooks=bad_hooks).status_code == 400
+    assert api('POST', '/v2/actors/strict/runs', memory=64).status_code == 400
+    assert platform.runs() == []

@@ -374,6 +374,10 @@ class FakePlatform:
 
         Returns:
             The run id.
+
+        Raises:
+            ValueError: A bad option (memory out of 128-32768, malformed pricing or counts).
+            LookupError: ``task_id`` names no task.
         """
         if input is None or isinstance(input, (bytes, str)):
             body = input.encode('utf-8') if isinstance(input, str) else input
@@ -394,7 +398,12 @@ class FakePlatform:
         with self._state.lock:
             task = None
             if task_id is not None:
-                task = self._runs.find_task(task_id)
+                try:
+                    task = self._runs.find_task(task_id)
+                except ApiError:
+                    raise LookupError(
+                        f'no task {task_id!r} on this FakePlatform: create it with create_task()'
+                    ) from None
                 actor = self._runs.find_actor(task.act_id)
             elif actor_id is not None:
                 try:
@@ -407,20 +416,23 @@ class FakePlatform:
                     )
             else:
                 actor = self._default_actor()
-            run = self._runs.create_run(
-                actor,
-                task=task,
-                input_body=body,
-                input_content_type=content_type,
-                timeout_secs=timeout_secs,
-                memory_mbytes=memory_mbytes,
-                max_items=max_items,
-                max_total_charge_usd=(
-                    float(max_total_charge_usd) if max_total_charge_usd is not None else None
-                ),
-                pricing_info=normalize_pricing(pricing_info),
-                charged_event_counts=charged_event_counts,
-            )
+            try:
+                run = self._runs.create_run(
+                    actor,
+                    task=task,
+                    input_body=body,
+                    input_content_type=content_type,
+                    timeout_secs=timeout_secs,
+                    memory_mbytes=memory_mbytes,
+                    max_items=max_items,
+                    max_total_charge_usd=(
+                        float(max_total_charge_usd) if max_total_charge_usd is not None else None
+                    ),
+                    pricing_info=normalize_pricing(pricing_info),
+                    charged_event_counts=charged_event_counts,
+                )
+            except ApiError as exc:
+                raise ValueError(exc.message) from None
             self._runs.start_handler(run, actor)
             return run.id
 
@@ -470,7 +482,8 @@ class FakePlatform:
             The environment variables, all ``str``.
 
         Raises:
-            ValueError: ``pricing_info`` or ``charged_event_counts`` is malformed.
+            ValueError: A bad option (memory out of 128-32768, malformed pricing or counts).
+            LookupError: ``task_id`` names no task.
         """
         run_id = self.start_run(
             input,

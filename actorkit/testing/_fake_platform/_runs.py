@@ -34,6 +34,7 @@ from actorkit.testing._fake_platform._common import (
 from actorkit.testing._fake_platform._key_value_stores import Record
 from actorkit.testing._fake_platform._state import State
 from actorkit.testing._fake_platform._storages import Route
+from actorkit.testing._fake_platform._webhooks import check_webhook
 
 if TYPE_CHECKING:
     from actorkit.testing._fake_platform._platform import FakePlatform
@@ -483,9 +484,13 @@ class RunsApi:
         run = self.state.runs.get(run_id)
         if run is None:
             raise not_found('Actor run')
+        self.refresh(run)
+        return run
+
+    def refresh(self, run: Run) -> None:
+        """Apply the changes time brought to a run, telling waiters and webhooks."""
         if run.refresh():
             self._on_finished(run)
-        return run
 
     def last_run(
         self, *, act_id: str | None = None, task_id: str | None = None, status: str | None = None
@@ -498,7 +503,7 @@ class RunsApi:
             and (task_id is None or run.actor_task_id == task_id)
         ]
         for run in runs:
-            run.refresh()
+            self.refresh(run)
         if status:
             runs = [run for run in runs if run.status == status]
         if not runs:
@@ -880,7 +885,12 @@ class RunsApi:
                     f'The input is not valid JSON: {exc}', 'run-input-body-not-valid-json'
                 ) from exc
         task_options = task.options if task else {}
-        webhooks = _ad_hoc_webhooks(call)
+        webhooks = [
+            {**hook, 'condition': {'actorRunId': 'pending'}, 'isAdHoc': True}
+            for hook in _ad_hoc_webhooks(call)
+        ]
+        for hook in webhooks:
+            check_webhook(hook)
         max_charge = call.decimal_number('maxTotalChargeUsd')
         with self.state.lock:
             run = self.create_run(
@@ -895,9 +905,7 @@ class RunsApi:
                 max_total_charge_usd=max_charge,
             )
             for hook in webhooks:
-                self.platform._webhooks.create(
-                    {**hook, 'condition': {'actorRunId': run.id}, 'isAdHoc': True}
-                )
+                self.platform._webhooks.create({**hook, 'condition': {'actorRunId': run.id}})
             self.start_handler(run, actor)
         return run
 
@@ -973,7 +981,7 @@ class RunsApi:
 
     def _list(self, call: Call, runs: list[Run]) -> Reply:
         for run in runs:
-            run.refresh()
+            self.refresh(run)
         statuses = {s for s in (call.query.get('status') or '').split(',') if s}
         if statuses:
             runs = [run for run in runs if run.status in statuses]

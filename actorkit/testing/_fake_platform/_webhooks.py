@@ -102,7 +102,8 @@ class Webhook:
         }
 
 
-def _check(body: dict[str, Any], *, partial: bool) -> dict[str, Any]:
+def check_webhook(body: dict[str, Any], *, partial: bool = False) -> dict[str, Any]:
+    """The settable fields of a webhook body, checked (400 when invalid)."""
     fields = {name: body[name] for name in _FIELDS if name in body}
     if not partial:
         for name in ('eventTypes', 'requestUrl', 'condition'):
@@ -154,7 +155,7 @@ class WebhooksApi:
         Returns:
             The webhook and whether it is new. The caller holds the lock.
         """
-        fields = _check(body, partial=False)
+        fields = check_webhook(body, partial=False)
         key = fields.get('idempotencyKey')
         if key is not None:
             for webhook in self.state.webhooks.values():
@@ -247,7 +248,7 @@ class WebhooksApi:
             return data_reply(self.find(call.params['webhookId']).show())
 
     def put(self, call: Call) -> Reply:
-        fields = _check(call.json_object(), partial=True)
+        fields = check_webhook(call.json_object(), partial=True)
         with self.state.lock:
             webhook = self.find(call.params['webhookId'])
             webhook.fields.update(fields)
