@@ -228,7 +228,9 @@ class FakePlatform:
         with self._state.lock:
             self._state.changed.notify_all()
         server.stop(deadline.remaining())
-        join_all(self._runs.threads(), deadline)
+        with self._state.lock:
+            handlers = self._runs.threads()
+        join_all(handlers, deadline)
 
     def __enter__(self) -> FakePlatform:
         return self.start()
