@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import signal
 import subprocess
@@ -228,3 +229,16 @@ def test_environment_is_ready_for_a_subprocess(platform: FakePlatform, tmp_path:
     assert result.returncode == 0, result.stderr
     assert platform.dataset_items(env['ACTOR_DEFAULT_DATASET_ID']) == [{'said': 'hi'}]
     assert os.environ.get('ACTOR_RUN_ID') != env['ACTOR_RUN_ID']
+
+
+def test_every_route_is_an_operation_of_the_spec() -> None:
+    """Each (method, path template) the fake serves is an operation of the API v2 spec."""
+    from tests._fake_platform_spec import load_operations
+
+    def shape(template: str) -> str:
+        return re.sub(r'\{\w+\}', '{}', template)
+
+    spec = {(method, shape(template)) for method, template in load_operations()}
+    served = FakePlatform()._router.templates()
+    assert len(served) > 80
+    assert [route for route in served if (route[0], shape(route[1])) not in spec] == []

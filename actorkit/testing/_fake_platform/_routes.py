@@ -62,11 +62,17 @@ class Router:
 
     def __init__(self) -> None:
         self._routes: list[tuple[str, re.Pattern[str], Callable[[Call], Reply]]] = []
+        self._templates: list[tuple[str, str]] = []
 
     def add(self, method: str, template: str, handler: Callable[[Call], Reply]) -> None:
         """Route ``method template`` (``{name}`` matches one path segment) to ``handler``."""
         pattern = _PARAM.sub(lambda match: f'(?P<{match.group(1)}>[^/]+)', template)
         self._routes.append((method, re.compile(f'^{pattern}$'), handler))
+        self._templates.append((method, template))
+
+    def templates(self) -> list[tuple[str, str]]:
+        """Every routed ``(method, template)``, in the order added."""
+        return list(self._templates)
 
     def find(self, method: str, path: str) -> tuple[Callable[[Call], Reply], dict[str, str]]:
         """The handler and decoded path parameters (404 / 405 errors as the platform gives)."""
