@@ -230,7 +230,8 @@ def _at_exit() -> None:
         else:
             if code is not None:
                 codes.append(code)
-    if isinstance(uncaught, Exception) and codes and codes[0] != 1:
+    interactive = hasattr(sys, 'ps1') or in_ipython()  # a REPL's errors were handled there
+    if isinstance(uncaught, Exception) and codes and codes[0] != 1 and not interactive:
         # Python ends a script whose exception went uncaught with 1, while the run ended (and
         # its EXIT event said) 91 or the code the script set: end with that one, as the official
         # SDK does. Only os._exit can change the code now; atexit hooks registered before
