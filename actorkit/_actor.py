@@ -67,6 +67,10 @@ class Actor(ActorStorageMethods, ActorEventMethods, ActorStatusMethods):
       IPython/Jupyter it finishes the previous run first, so re-running a cell just works.
     * Listeners registered with :meth:`on` belong to the run they were registered for (or the
       next one, when registered before ``init()``); ``exit()`` removes them.
+    * A child process forked during a run has no run and none of the run's listeners; it may
+      ``init()`` a run of its own, which never saves the parent's ``use_state`` values.
+    * If the script ends with an uncaught exception while the run is going, the run ends
+      with exit code 91 (or :attr:`exit_code`, if set), and so does the process.
 
     Args:
         config: The configuration to use; by default it is read from the environment at each
