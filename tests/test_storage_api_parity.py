@@ -307,3 +307,13 @@ def test_push_data_accepts_charged_event_name(running: Actor) -> None:
     assert running.open_dataset().list_items() == [{'a': 1}]
     with pytest.raises(ValueError, match='synthetic event'):
         running.push_data({'a': 2}, charged_event_name='apify-default-dataset-item')
+
+
+def test_a_request_built_directly_gets_its_id_from_the_unique_key(running: Actor) -> None:
+    """Request(url=, unique_key=) works as crawlee's model does; the id is derived."""
+    from actorkit.storages import Request
+
+    request = Request(url='https://example.com/a', unique_key='https://example.com/a')
+    assert request == Request.from_url('https://example.com/a')
+    queue = running.open_request_queue()
+    assert queue.add_request(request).id == request.id

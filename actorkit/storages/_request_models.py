@@ -106,8 +106,10 @@ class Request:
     """The URL to process."""
     unique_key: str
     """The key that makes requests distinct: by default the normalized URL."""
-    id: str
-    """The request id, derived from ``unique_key``."""
+    id: str = attrs.field(
+        default=attrs.Factory(lambda self: request_id_from_unique_key(self.unique_key), True)
+    )
+    """The request id, derived from ``unique_key`` (computed when not given)."""
     method: str = 'GET'
     """The HTTP method."""
     payload: str | None = None
