@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import http.client
+import importlib.util
 import json
 import logging
 import threading
@@ -300,6 +301,23 @@ def test_gzip_bodies_are_decompressed(platform: FakePlatform, session: requests.
     )
     assert unknown.status_code == 415
     assert unknown.json()['error']['type'] == 'unsupported-content-encoding'
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec('brotli') is not None, reason='brotli is installed here'
+)
+def test_brotli_without_the_package_says_what_to_install(
+    platform: FakePlatform, session: requests.Session
+) -> None:
+    """A br body, when no brotli package is installed, is a 415 that names the fix."""
+    dataset_id = platform.create_dataset()
+    response = session.post(
+        url(platform, f'/v2/datasets/{dataset_id}/items'),
+        data=b'not really brotli',
+        headers={'Content-Encoding': 'br', 'Content-Type': 'application/json'},
+    )
+    assert response.status_code == 415
+    assert 'pip install brotli' in response.json()['error']['message']
 
 
 def test_bodies_over_the_limit_get_413(platform: FakePlatform, session: requests.Session) -> None:

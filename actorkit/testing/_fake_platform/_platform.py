@@ -14,6 +14,7 @@ held, which is where ``aborting``/``persistState`` events and dropped connection
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import re
@@ -96,6 +97,25 @@ class ReceivedRequest:
     content_encoding: str | None
 
 
+def _unbrotli(body: bytes) -> bytes:
+    """Decompress a brotli body, when a brotli package is installed (the platform takes br)."""
+    for name in ('brotli', 'brotlicffi'):
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        try:
+            return module.decompress(body)  # type: ignore[no-any-return]
+        except Exception as exc:  # each binding raises its own error type
+            raise ApiError(400, 'invalid-input', f'The body is not valid br data: {exc}') from exc
+    raise ApiError(
+        415,
+        'unsupported-content-encoding',
+        'Content-Encoding "br" needs a brotli package where the FakePlatform runs: '
+        'pip install brotli',
+    )
+
+
 def _decode_body(raw: bytes | None, encoding: str | None) -> bytes:
     """Decompress a request body; enforce the platform's size limit on the result."""
     if raw is None:
@@ -108,6 +128,9 @@ def _decode_body(raw: bytes | None, encoding: str | None) -> bytes:
     body = raw
     for coding in reversed(codings):
         if coding == 'identity':
+            continue
+        if coding == 'br':
+            body = _unbrotli(body)
             continue
         if coding not in ('gzip', 'x-gzip', 'deflate'):
             raise ApiError(
