@@ -479,3 +479,83 @@ def test_api_url_with_or_without_v2(platform: FakePlatform) -> None:
         with ApifyClient(platform.token, api_url=url) as client:
             assert client.api_url == platform.api_url
             assert client.user().get()['id'] == platform.user_id
+
+
+# ---------------------------------------------------------------- TLS
+
+
+@pytest.fixture
+def tls_api(tmp_path) -> Iterator[tuple[str, str]]:
+    """A tiny HTTPS server on 127.0.0.1 (FakePlatform speaks plain HTTP) and its CA file."""
+    import http.server
+    import ssl
+
+    cert, key = tmp_path / 'cert.pem', tmp_path / 'key.pem'
+    made = subprocess.run(
+        [
+            'openssl',
+            'req',
+            '-x509',
+            '-newkey',
+            'rsa:2048',
+            '-nodes',
+            '-keyout',
+            str(key),
+            '-out',
+            str(cert),
+            '-days',
+            '1',
+            '-subj',
+            '/CN=localhost',
+            '-addext',
+            'subjectAltName=IP:127.0.0.1,DNS:localhost',
+        ],
+        capture_output=True,
+        check=False,
+    )
+    if made.returncode != 0:
+        pytest.skip('openssl cannot make a test certificate here')
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = 'HTTP/1.1'
+
+        def do_GET(self) -> None:
+            body = json.dumps({'data': {'id': 'me', 'auth': self.headers['Authorization']}})
+            self.send_response(200)
+            self.send_header('Content-Type', 'application/json')
+            self.send_header('Content-Length', str(len(body)))
+            self.end_headers()
+            self.wfile.write(body.encode())
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Handler)
+    server.daemon_threads = True
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, name='test-tls-server', daemon=True)
+    thread.start()
+    try:
+        yield f'https://127.0.0.1:{server.server_address[1]}', str(cert)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+def test_https_verifies_the_server_certificate(
+    tls_api: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Over HTTPS the certificate is checked (against REQUESTS_CA_BUNDLE when set)."""
+    url, ca_file = tls_api
+    monkeypatch.delenv('CURL_CA_BUNDLE', raising=False)
+    monkeypatch.setenv('REQUESTS_CA_BUNDLE', ca_file)
+    with ApifyClient('tls-token', api_url=url) as client:
+        assert client.user().get() == {'id': 'me', 'auth': 'Bearer tls-token'}
+        assert client.user().get() == {'id': 'me', 'auth': 'Bearer tls-token'}
+    monkeypatch.delenv('REQUESTS_CA_BUNDLE')
+    with ApifyClient('tls-token', api_url=url, max_retries=0) as untrusting:
+        with pytest.raises(ApifyConnectionError, match='CERTIFICATE_VERIFY_FAILED'):
+            untrusting.user().get()

@@ -221,7 +221,11 @@ class _Connection:
         adapter = self.session.get_adapter(origin)
         assert isinstance(adapter, requests.adapters.HTTPAdapter)
         prepared = requests.Request('GET', origin + '/').prepare()
-        pool = adapter.get_connection_with_tls_context(prepared, verify, proxies={})
+        get_pool = getattr(adapter, 'get_connection_with_tls_context', None)
+        if get_pool is not None:
+            pool = get_pool(prepared, verify, proxies={})
+        else:  # requests < 2.32.2
+            pool = adapter.get_connection(origin, proxies={})
         adapter.cert_verify(pool, origin, verify, None)
         # The thread owns this connection for good (it is never handed back to the pool), so no
         # pool bookkeeping runs per call. urllib3 made it: connecting and TLS are urllib3's.
