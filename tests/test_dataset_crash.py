@@ -3,7 +3,11 @@
 The writer prints each item once its push has returned (acknowledged). The test kills it at
 random moments, restarts it with purge off so numbering continues, and checks the folder:
 every acknowledged item exactly once, every item file whole JSON, no temp file read as an item,
-and the count right after the next open.
+and the count right after the next open. Whenever a kill leaves the metadata's count stale, the
+next open must repair it.
+
+The moments come from a seeded random generator: the seed is printed, and
+``ACTORKIT_CRASH_SEED=<seed>`` replays a run.
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ while True:
 """
 
 ROUNDS = 12
+SEED_VARIABLE = 'ACTORKIT_CRASH_SEED'
 
 
 def _run_round(
@@ -93,15 +98,30 @@ def _item_ids(folder: Path) -> dict[str, str]:
     return ids
 
 
+def _count_after_open(root: Path) -> int:
+    """Open the dataset in this process and return the count its metadata file then holds."""
+    backend = LocalStorageBackend(root, purge_on_start=False)
+    try:
+        assert Dataset(backend.open_dataset()).item_count >= 0
+    finally:
+        backend.close()
+    count: int = json.loads((root / 'datasets' / 'default' / '__metadata__.json').read_text())[
+        'item_count'
+    ]
+    return count
+
+
 def test_kills_at_random_moments_lose_and_duplicate_nothing(tmp_path: Path) -> None:
     """Every acknowledged item is stored exactly once across ten SIGKILLed writers."""
     root = tmp_path / 'storage'
     script = write_script(tmp_path, _WRITER, name='writer.py')
     folder = root / 'datasets' / 'default'
-    rng = random.Random()
+    seed = int(os.environ.get(SEED_VARIABLE) or random.SystemRandom().randrange(2**32))
+    print(f'{SEED_VARIABLE}={seed}')
+    rng = random.Random(seed)
     acknowledged: list[str] = []
     seen: dict[str, str] = {}
-    stale_counts = 0
+    stale_counts = repaired = 0
     for round_no in range(ROUNDS):
         wait_for = rng.choice([0, 1, rng.randint(2, 50), rng.randint(50, 600)])
         kill_delay = rng.uniform(0, 0.02)
@@ -115,8 +135,15 @@ def test_kills_at_random_moments_lose_and_duplicate_nothing(tmp_path: Path) -> N
         assert not changed, f'item files overwritten or lost: {sorted(changed)[:10]}'
         seen = now
         meta = json.loads((folder / '__metadata__.json').read_text())
-        stale_counts += meta['item_count'] != len(now)
-    print(f'{stale_counts} of {ROUNDS} kills left a stale item_count')
+        if meta['item_count'] != len(now):
+            stale_counts += 1
+            repaired += _count_after_open(root) == len(now)
+    print(
+        f'{stale_counts} of {ROUNDS} kills left a stale item_count; the next open repaired '
+        f'{repaired} of them (seed {seed})'
+    )
+    assert 0 <= stale_counts <= ROUNDS
+    assert repaired == stale_counts, f'a stale count was not repaired at open (seed {seed})'
 
     names = sorted(p.name for p in folder.iterdir())
     item_names = [name for name in names if name.endswith('.json') and name[:-5].isdigit()]

@@ -17,15 +17,13 @@ from typing import Any
 import pytest
 
 from actorkit import InvalidStorageArgumentError, StorageError
-from actorkit.storages._local import _request_queue as rq_module
-from actorkit.storages._local._request_queue import (
-    JOURNAL_FILE,
-    LocalRequestQueueClient,
-    dump_json_fast,
-)
+from actorkit.storages._local import _journal
+from actorkit.storages._local._request_queue import JOURNAL_FILE, LocalRequestQueueClient
 from actorkit.storages._request_models import ProcessedRequest, Request
 from actorkit.storages._request_queue import RequestQueue
+from actorkit.storages._serialization import dump_json
 from actorkit.storages._urls import compute_unique_key, normalize_url
+from tests._queues import queue_client
 
 QUEUE_ID = 'Q1w2E3r4T5y6U7i8O'
 CREATED = '2026-01-02 03:04:05.678900+00:00'
@@ -90,9 +88,7 @@ def open_queue(queue_dir: Path) -> Iterator[Callable[..., RequestQueue]]:
     clients: list[LocalRequestQueueClient] = []
 
     def open_(**kwargs: Any) -> RequestQueue:
-        client = LocalRequestQueueClient(
-            directory=queue_dir, storage_id=QUEUE_ID, name=None, **kwargs
-        )
+        client = queue_client(queue_dir, **kwargs)
         clients.append(client)
         return RequestQueue(client)
 
@@ -576,11 +572,107 @@ def test_a_live_clients_requests_stay_locked_and_a_closed_ones_return(
     assert again.unique_key == taken.unique_key
 
 
+def test_a_closed_clients_requests_return_to_their_place(
+    open_queue: Callable[..., RequestQueue],
+) -> None:
+    """Closing a client puts the requests it held back where they waited, not at the end."""
+    first = open_queue()
+    first.add_requests([f'https://example.com/{n}' for n in range(4)])
+    held = [first.fetch_next_request(), first.fetch_next_request()]
+    assert all(request is not None for request in held)
+    first.client.close()  # type: ignore[attr-defined]
+    first.client.close()  # type: ignore[attr-defined]  # a second close does nothing
+    assert drain(open_queue()) == [f'https://example.com/{n}' for n in range(4)]
+
+
+def folder_state(directory: Path) -> dict[str, tuple[int, bytes]]:
+    """Every file of a folder with its modification time and content."""
+    return {
+        path.name: (path.stat().st_mtime_ns, path.read_bytes())
+        for path in sorted(directory.iterdir())
+    }
+
+
+def test_opening_and_reading_a_queue_writes_nothing(
+    open_queue: Callable[..., RequestQueue], queue_dir: Path
+) -> None:
+    """A second client's open and reads leave every file of the queue folder untouched."""
+    first = open_queue()
+    first.add_requests([f'https://example.com/{n}' for n in range(5)])
+    handled = first.fetch_next_request()
+    assert handled is not None
+    first.mark_request_as_handled(handled)
+    assert first.fetch_next_request() is not None  # one in progress
+    before = folder_state(queue_dir)
+
+    def read_everything(queue: RequestQueue) -> None:
+        metadata = queue.get_metadata()
+        assert (metadata.handled_request_count, metadata.total_request_count) == (1, 5)
+        assert not queue.is_empty()
+        assert not queue.is_finished()
+        assert (queue.get_handled_count(), queue.get_total_count()) == (1, 5)
+        assert queue.get_request(handled.id) is not None
+
+    second = open_queue()
+    read_everything(second)
+    assert folder_state(queue_dir) == before
+
+    first.add_request('https://example.com/5')  # the second client reads another's events
+    before = folder_state(queue_dir)
+    metadata = second.get_metadata()
+    assert (metadata.total_request_count, metadata.had_multiple_clients) == (6, True)
+    assert folder_state(queue_dir) == before
+
+    with open(queue_dir / JOURNAL_FILE, 'ab') as journal:
+        journal.write(b'["h","https://exa')  # a torn line of a crashed writer
+    before = folder_state(queue_dir)
+    third = open_queue()
+    assert third.get_total_count() == 6
+    assert second.get_handled_count() == 1
+    assert folder_state(queue_dir) == before
+
+
+def test_compaction_bounds_the_journal_under_churn(
+    open_queue: Callable[..., RequestQueue], queue_dir: Path
+) -> None:
+    """Re-adding waiting requests to the front again and again keeps the journal short."""
+    queue = open_queue()
+    keys = [f'https://example.com/{n}' for n in range(50)]
+    queue.add_requests(keys)
+    for _ in range(60):  # 3,000 journal events
+        queue.add_requests(keys, forefront=True)
+    lines = (queue_dir / JOURNAL_FILE).read_bytes().splitlines()
+    bound = _journal.COMPACT_MIN_LINES + _journal.COMPACT_FACTOR * (len(keys) + 1) + len(keys)
+    assert len(lines) <= bound
+    assert drain(open_queue()) == list(reversed(keys))
+
+
+def test_compaction_happens_when_requests_are_added_fetched_and_handled(
+    open_queue: Callable[..., RequestQueue], queue_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A crawl's journal (3 events per request) is compacted as it grows, and stays right."""
+    monkeypatch.setattr(_journal, 'COMPACT_MIN_LINES', 30)  # a thousand requests, scaled down
+    queue = open_queue()
+    count = 120
+    longest = 0
+    for n in range(count):
+        queue.add_request(f'https://example.com/{n}')
+        request = queue.fetch_next_request()
+        assert request is not None
+        queue.mark_request_as_handled(request)
+        longest = max(longest, len((queue_dir / JOURNAL_FILE).read_bytes().splitlines()))
+    assert longest <= 30 + _journal.COMPACT_FACTOR * (count + 2) + 3
+    assert longest < 3 * count  # it was compacted
+    reopened = open_queue()
+    assert (reopened.get_handled_count(), reopened.get_total_count()) == (count, count)
+    assert reopened.is_finished()
+
+
 def test_a_garbage_collected_clients_requests_return(
     open_queue: Callable[..., RequestQueue], queue_dir: Path
 ) -> None:
     """Dropping the last reference to a client frees its requests (an in-process restart)."""
-    client = LocalRequestQueueClient(directory=queue_dir, storage_id=QUEUE_ID, name=None)
+    client = queue_client(queue_dir)
     first = RequestQueue(client)
     first.add_request('https://example.com/1')
     assert first.fetch_next_request() is not None
@@ -607,7 +699,7 @@ def test_locks_expire_when_lock_expiry_is_set(open_queue: Callable[..., RequestQ
 def test_lock_expiry_must_be_positive(queue_dir: Path) -> None:
     """A zero or negative lock_expiry is rejected."""
     with pytest.raises(ValueError, match='lock_expiry'):
-        LocalRequestQueueClient(directory=queue_dir, storage_id=QUEUE_ID, name=None, lock_expiry=0)
+        queue_client(queue_dir, lock_expiry=0)
 
 
 def append_lock(queue_dir: Path, unique_key: str, pid: int, create_time: float) -> None:
@@ -712,7 +804,7 @@ def test_a_compacted_journal_keeps_the_state(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """When the journal is compacted, this client and others keep order, locks and handled state."""
-    monkeypatch.setattr(rq_module, '_COMPACT_MIN_LINES', 0)
+    monkeypatch.setattr(_journal, 'COMPACT_MIN_LINES', 0)
     first = open_queue()
     other = open_queue()
     first.add_requests([f'https://example.com/{i}' for i in range(12)])
@@ -735,12 +827,15 @@ def test_a_compacted_journal_keeps_the_state(
 def test_another_client_appending_marks_multiple_clients(
     open_queue: Callable[..., RequestQueue], queue_dir: Path
 ) -> None:
-    """had_multiple_clients turns true when a client sees changes made by another one."""
+    """had_multiple_clients turns true on another client's changes; the next change writes it."""
     first = open_queue()
     second = open_queue()
     first.add_request('https://example.com/1')
     assert not metadata_file(queue_dir)['had_multiple_clients']
     assert second.get_total_count() == 1
+    assert second.get_metadata().had_multiple_clients
+    assert not metadata_file(queue_dir)['had_multiple_clients']  # reading never writes
+    second.add_request('https://example.com/2')
     assert metadata_file(queue_dir)['had_multiple_clients']
     assert first.get_metadata().had_multiple_clients
 
@@ -851,9 +946,7 @@ def test_drop_deletes_the_folder_and_disables_the_client(
 def test_drop_calls_the_on_drop_callback(queue_dir: Path) -> None:
     """The backend learns that a queue was dropped through on_drop."""
     dropped: list[bool] = []
-    client = LocalRequestQueueClient(
-        directory=queue_dir, storage_id=QUEUE_ID, name=None, on_drop=lambda: dropped.append(True)
-    )
+    client = queue_client(queue_dir, on_drop=lambda: dropped.append(True))
     client.drop()
     assert dropped == [True]
 
@@ -869,5 +962,5 @@ def test_drop_calls_the_on_drop_callback(queue_dir: Path) -> None:
     ],
 )
 def test_fast_json_is_byte_identical_to_json_dumps(value: Any) -> None:
-    """dump_json_fast writes exactly what json.dumps(indent=2, ensure_ascii=False) writes."""
-    assert dump_json_fast(value) == json.dumps(value, indent=2, ensure_ascii=False).encode()
+    """Request files are written exactly as json.dumps(indent=2, ensure_ascii=False) writes."""
+    assert dump_json(value) == json.dumps(value, indent=2, ensure_ascii=False).encode()

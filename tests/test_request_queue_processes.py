@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 from _subprocess import TIMEOUT, describe, run_script, script_env, wait_for_line, write_script
 
-from actorkit.storages._local._request_queue import JOURNAL_FILE, LocalRequestQueueClient
+from actorkit.storages._local._request_queue import JOURNAL_FILE
 from actorkit.storages._request_queue import RequestQueue
+from tests._queues import queue_client
 
 pytestmark = pytest.mark.skipif(sys.platform == 'win32', reason='uses POSIX signals')
 
@@ -23,13 +24,11 @@ QUEUE_ID = 'Pr0c3ssQu3u3Id000'
 PRELUDE = """
 import os, sys, threading, time
 from pathlib import Path
-from actorkit.storages._local._request_queue import LocalRequestQueueClient
 from actorkit.storages._request_queue import RequestQueue
+from tests._queues import queue_client
 
 directory = Path(sys.argv[1])
-queue = RequestQueue(
-    LocalRequestQueueClient(directory=directory, storage_id='Pr0c3ssQu3u3Id000', name=None)
-)
+queue = RequestQueue(queue_client(directory))
 """
 
 # argv: queue folder, log folder, consumer name, thread count. Each thread fetches requests;
@@ -107,16 +106,14 @@ def make_queue(tmp_path: Path, count: int) -> tuple[Path, list[str]]:
     }
     (directory / '__metadata__.json').write_text(json.dumps(metadata, indent=2), encoding='utf-8')
     keys = [f'https://example.com/page/{i}' for i in range(count)]
-    client = LocalRequestQueueClient(directory=directory, storage_id=QUEUE_ID, name=None)
+    client = queue_client(directory)
     RequestQueue(client).add_requests(keys)
     client.close()
     return directory, keys
 
 
 def open_queue(directory: Path) -> RequestQueue:
-    return RequestQueue(
-        LocalRequestQueueClient(directory=directory, storage_id=QUEUE_ID, name=None)
-    )
+    return RequestQueue(queue_client(directory))
 
 
 def start(tmp_path: Path, script: Path, *args: object) -> subprocess.Popen[str]:
@@ -205,6 +202,53 @@ def test_a_request_held_by_a_killed_process_is_served_again(tmp_path: Path) -> N
     assert handled_file.read_bytes() == handled_before
     assert here.is_finished()
     assert here.get_handled_count() == 3
+
+
+NOTEBOOK = """
+import sys
+from actorkit import Actor
+
+actor = Actor(exit_process=False)
+actor.init()
+queue = actor.open_request_queue()
+queue.add_requests(['https://example.com/1', 'https://example.com/2', 'https://example.com/3'])
+request = queue.fetch_next_request()
+print('HOLDING', request.unique_key, flush=True)
+sys.stdin.readline()
+actor.exit()
+print('EXITED', flush=True)
+sys.stdin.readline()  # the process lives on, like a notebook kernel or a web worker
+print('DONE', flush=True)
+"""
+
+
+def test_exiting_in_a_living_process_releases_its_requests_at_once(tmp_path: Path) -> None:
+    """actor.exit() frees the requests its queue held for other processes, in their place."""
+    script = write_script(tmp_path, NOTEBOOK, 'notebook.py')
+    notebook = start(tmp_path, script)
+    assert notebook.stdin is not None
+    try:
+        wait_for_line(notebook, 'HOLDING https://example.com/1')
+        here = open_queue(tmp_path / 'storage' / 'request_queues' / 'default')
+        taken = [here.fetch_next_request(), here.fetch_next_request()]
+        assert [request.unique_key for request in taken if request] == [
+            'https://example.com/2',
+            'https://example.com/3',
+        ]
+        assert here.fetch_next_request() is None  # /1 is held by the living notebook
+        notebook.stdin.write('\n')
+        notebook.stdin.flush()
+        wait_for_line(notebook, 'EXITED')
+        released = here.fetch_next_request()
+        assert released is not None
+        assert released.unique_key == 'https://example.com/1'
+        assert notebook.poll() is None  # released while the process is still alive
+        notebook.stdin.write('\n')
+        notebook.stdin.flush()
+        assert finish(notebook).strip() == 'DONE'
+    finally:
+        if notebook.poll() is None:
+            kill(notebook)
 
 
 def _file_stem(unique_key: str) -> str:

@@ -24,11 +24,10 @@ backend opens an unnamed storage.
 
 from __future__ import annotations
 
-import importlib
 import os
 import re
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NamedTuple, cast
 
@@ -263,7 +262,9 @@ class LocalStorageBackend:
             return self._open_locked(kind, id, name, alias)
 
     def _still_there(self, key: tuple[str, str]) -> bool:
-        # Request queue clients do not report a drop; notice it by the missing folder.
+        # A request queue client cannot go on once another process dropped its folder (its
+        # journal is gone, unlike records and items that a write brings back): notice it by
+        # the missing folder and open the queue afresh.
         if os.path.isdir(self._folder(key)):
             return True
         self._forget(key)
@@ -410,10 +411,14 @@ class LocalStorageBackend:
             )
             dataset.reconcile()
             return dataset
-        # The request queue client lives in its own module (and makes its own lock).
-        module = importlib.import_module('actorkit.storages._local._request_queue')
-        factory: Callable[..., Any] = module.LocalRequestQueueClient
-        return factory(directory=directory, storage_id=str(data['id']), name=target.name)
+        from actorkit.storages._local import _request_queue  # noqa: PLC0415
+
+        return _request_queue.LocalRequestQueueClient(
+            directory=directory,
+            lock=self._lock_for(key),
+            metadata=_request_queue.metadata_from_file(data, name=target.name),
+            on_drop=forget,
+        )
 
     def _lock_for(self, key: tuple[str, str]) -> StorageLock:
         lock = self._locks.get(key)
