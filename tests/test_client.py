@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import threading
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -431,6 +432,21 @@ def test_wait_for_finish_waits_until_the_run_ends(
     release.set()
     waiter.join(10)
     assert result['status'] == 'SUCCEEDED'
+
+
+def test_wait_for_finish_gives_up_after_wait_secs(
+    client: ApifyClient, platform: FakePlatform
+) -> None:
+    """With wait_secs, a run still running is returned as it is once the time is up."""
+    run_id = platform.start_run()
+    platform.clear_received()
+    started = time.monotonic()
+    run = client.run(run_id).wait_for_finish(wait_secs=1)
+    assert run['status'] == 'RUNNING'
+    assert 1.0 <= time.monotonic() - started < 5
+    polls = [r for r in platform.received if r.path.endswith(run_id)]
+    assert 1 <= len(polls) <= 3
+    assert polls[0].query['waitForFinish'] == '1'
 
 
 def test_actor_start_and_call(client: ApifyClient, platform: FakePlatform) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import random
 import string
 import time
@@ -36,6 +37,8 @@ MAX_WAIT_PER_CALL = 60
 """The longest ``waitForFinish`` the API accepts in one call, in seconds."""
 NOT_FOUND_GRACE = 3.0
 """How long a run that is not found yet is waited for (replicas may lag behind a start)."""
+POLL_PAUSE = 0.25
+"""The pause between two polls that the API answered at once."""
 
 
 def _webhooks_param(webhooks: Sequence[Mapping[str, Any]] | None) -> str | None:
@@ -208,14 +211,19 @@ class RunClient(ResourceClient):
 
 
 def wait_for_job(client: ResourceClient, wait_secs: float | None) -> dict[str, Any] | None:
-    """Poll a run with ``waitForFinish`` (at most 60 s per call) until it ends or time is up."""
+    """Poll a run with ``waitForFinish`` (at most 60 s per call) until it ends or time is up.
+
+    The API holds each call until the run ends or the wait is over, so polling costs one call a
+    minute. A run not found yet is asked for again for a few seconds (a new run can take a
+    moment to show up everywhere).
+    """
     deadline = None if wait_secs is None else time.monotonic() + wait_secs
     not_found_since: float | None = None
     job: dict[str, Any] | None = None
     while True:
-        now = time.monotonic()
-        remaining = MAX_WAIT_PER_CALL if deadline is None else max(0.0, deadline - now)
-        wait = int(min(MAX_WAIT_PER_CALL, remaining))
+        started = time.monotonic()
+        remaining = MAX_WAIT_PER_CALL if deadline is None else max(0.0, deadline - started)
+        wait = min(MAX_WAIT_PER_CALL, math.ceil(remaining))
         try:
             response = client._call(
                 'GET', params={'waitForFinish': str(wait)}, timeout=SHORT, extra_timeout=wait
@@ -227,14 +235,17 @@ def wait_for_job(client: ResourceClient, wait_secs: float | None) -> dict[str, A
             not_found_since = not_found_since or now
             if now - not_found_since >= NOT_FOUND_GRACE or (deadline and now >= deadline):
                 return job
-            time.sleep(0.25)
+            time.sleep(POLL_PAUSE)
             continue
         not_found_since = None
         job = dict(data_of(response))
         if job.get('status') in TERMINAL_STATUSES:
             return job
-        if deadline is not None and time.monotonic() >= deadline:
+        now = time.monotonic()
+        if deadline is not None and now >= deadline:
             return job
+        if now - started < wait:  # the API did not hold the call: do not poll in a tight loop
+            time.sleep(POLL_PAUSE)
 
 
 class _Starter(ResourceClient):
