@@ -71,9 +71,9 @@ import sys
 
 from actorkit import actor
 
-def spawned_worker():
+def worker(method):
     with actor:
-        actor.push_data({'by': 'spawned'})
+        actor.push_data({'by': method})
 
 if __name__ == '__main__':
     with actor:
@@ -81,11 +81,11 @@ if __name__ == '__main__':
         actor.push_data({'by': 'parent'})
         child = subprocess.run([sys.executable, 'child.py'], capture_output=True, text=True)
         assert child.returncode == 0, child.stderr
-        context = multiprocessing.get_context('spawn')
-        worker = context.Process(target=spawned_worker)
-        worker.start()
-        worker.join(60)
-        assert worker.exitcode == 0, worker.exitcode
+        for method in ('spawn', 'fork'):
+            process = multiprocessing.get_context(method).Process(target=worker, args=(method,))
+            process.start()
+            process.join(60)
+            assert process.exitcode == 0, (method, process.exitcode)
         items = actor.open_dataset().list_items()
         print('ITEMS', sorted(item['by'] for item in items))
         print('RECORD', actor.get_value('BEFORE_WORKERS'), actor.get_value('CHILD'))
@@ -108,14 +108,14 @@ with actor:
 
 
 def test_workers_of_a_run_share_its_storages_and_a_new_run_purges(tmp_path: Path) -> None:
-    """A subprocess and a spawned worker push beside the parent; a later process purges."""
+    """A subprocess and spawned and forked workers push beside the parent; a new run purges."""
     stale = tmp_path / 'storage' / 'datasets' / 'default'
     stale.mkdir(parents=True)
     (stale / '000000001.json').write_text(json.dumps({'by': 'an earlier run'}))
     write_script(tmp_path, CHILD, 'child.py')
     result = run_script(tmp_path, PARENT_WITH_WORKERS)
     assert result.returncode == 0, describe(result)
-    assert "ITEMS ['child', 'parent', 'spawned']" in result.stdout, describe(result)
+    assert "ITEMS ['child', 'fork', 'parent', 'spawn']" in result.stdout, describe(result)
     assert "RECORD {'n': 1} was here" in result.stdout, describe(result)
     fresh = run_script(tmp_path, FRESH)
     assert fresh.returncode == 0, describe(fresh)
