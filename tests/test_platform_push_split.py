@@ -64,3 +64,20 @@ def test_items_that_are_not_json_are_refused_before_serializing_the_rest() -> No
         serialize_items_compact([{'nested': {1: 'x'}}])
     with pytest.raises(InvalidStorageArgumentError, match='dataset item 0 is a list'):
         serialize_items_compact([[1, 2]])
+
+
+def test_compact_items_follow_the_local_rules_for_tuples_depth_and_cycles() -> None:
+    """Tuples are lists, nesting past the depth limit and cycles are refused, as locally."""
+    assert serialize_items_compact([{'t': (1, 'a')}]) == [b'{"t":[1,"a"]}']
+    deep: dict[str, object] = {}
+    node = deep
+    for _ in range(600):
+        child: dict[str, object] = {}
+        node['x'] = child
+        node = child
+    with pytest.raises(InvalidStorageArgumentError, match='dataset item 0'):
+        serialize_items_compact([deep])
+    looped: dict[str, object] = {}
+    looped['self'] = looped
+    with pytest.raises(InvalidStorageArgumentError, match='dataset item 1'):
+        serialize_items_compact([{}, looped])
