@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -270,3 +271,34 @@ def test_dataset_reads_match_the_local_backend(
             assert list(home.iterate_items(**case)) == list(local.iterate_items(**case)), case
         assert home.item_count == local.item_count == len(ITEMS)
         assert home.get_metadata().item_count == len(ITEMS)
+
+
+def test_exit_stops_the_lock_thread_and_frees_held_requests(
+    home_actor: Callable[..., Actor], platform: FakePlatform
+) -> None:
+    """A request fetched and not finished is released at exit, and the lock thread is joined."""
+    env = platform.run_env()
+    actor = home_actor(env)
+    queue = actor.open_request_queue()
+    queue.add_request('https://example.com/held')
+    assert queue.fetch_next_request() is not None
+    assert any(t.name == 'actorkit-rq-lock-prolong' for t in threading.enumerate())
+    actor.exit()
+    assert not any(t.name == 'actorkit-rq-lock-prolong' for t in threading.enumerate())
+    again = home_actor(env).open_request_queue().fetch_next_request()
+    assert again is not None
+    assert again.url == 'https://example.com/held'
+
+
+def test_the_token_never_shows_in_reprs_or_errors(
+    home_actor: Callable[..., Actor], platform: FakePlatform
+) -> None:
+    """Reprs of the backend and its clients, and storage errors, never contain the token."""
+    actor = home_actor()
+    storages = actor._storage()  # the run's storage manager
+    backend = storages.backend()
+    texts = [repr(backend), repr(actor.open_dataset().client), repr(actor.open_request_queue())]
+    with pytest.raises(StorageNotFoundError) as caught:
+        actor.open_key_value_store(id='missing-store')
+    texts.append(str(caught.value))
+    assert all(platform.token not in text for text in texts)
