@@ -56,7 +56,7 @@ IMPLS = ('official', 'official-shared', 'actorkit', 'requests', 'http.client')
 ONLY_FOR = {'official-shared': ('rq1', 'rq4')}
 OTHERS = ('official', 'official-shared', 'requests', 'http.client')
 
-DEFAULT_N = {'push1': 25_000, 'batch': 100_000, 'kvs': 2_000, 'rq1': 10_000, 'rq4': 10_000}
+DEFAULT_N = {'push1': 10_000, 'batch': 100_000, 'kvs': 2_000, 'rq1': 5_000, 'rq4': 5_000}
 QUICK_N = {'push1': 500, 'batch': 5_000, 'kvs': 200, 'rq1': 1_000, 'rq4': 1_000}
 
 METRICS: dict[str, list[tuple[str, str, str]]] = {
@@ -139,6 +139,15 @@ class Server:
         )
         with urllib.request.urlopen(request, timeout=60) as response:
             return json.loads(response.read())
+
+    def calls(self) -> dict[str, int]:
+        """Return the API calls the server received so far, by method and path shape."""
+        assert self.proc.stdin is not None
+        assert self.proc.stdout is not None
+        self.proc.stdin.write('calls\n')
+        self.proc.stdin.flush()
+        counts: dict[str, int] = json.loads(self.proc.stdout.readline())
+        return counts
 
     def stop(self) -> None:
         with contextlib.suppress(OSError):
@@ -231,6 +240,7 @@ class Runner:
             if proc.returncode != 0 or line is None or line.get('status') != 'ok':
                 self._fail(where, f'exit code {proc.returncode}', proc)
                 return None
+            calls = server.calls()
             try:
                 verify(server, job, n)
             except (_shared.VerificationError, OSError, KeyError, ValueError) as exc:
@@ -239,6 +249,8 @@ class Runner:
         finally:
             server.stop()
         metrics = line.get('metrics') or {}
+        metrics['api_calls'] = sum(calls.values())
+        metrics['api_calls_by_kind'] = calls
         if extra is None:
             self.records.append({'job': job, 'impl': impl, 'round': round_no, 'metrics': metrics})
         return metrics
@@ -329,6 +341,17 @@ def table(med: dict[str, Any], ratio: dict[str, Any], runner: Runner, jobs: list
                 n = med.get(job, {}).get(impl, {}).get('n')
                 row += f'{"-" if cpu is None or not n else f"{cpu / n * 1e6:,.0f}":>12}'
             lines.append(row)
+    lines += ['', 'API calls per item / record / request (whole run: init and exit included):']
+    lines.append(f'{"job":<7}{"":<11}' + ''.join(f'{short[i]:>12}' for i in IMPLS))
+    for job in jobs:
+        row = f'{job:<7}{"":<11}'
+        for impl in IMPLS:
+            cell = med.get(job, {}).get(impl, {})
+            calls, n = cell.get('api_calls'), cell.get('n')
+            if calls is not None and n and job == 'kvs':
+                n *= 2  # a set and a get per record
+            row += f'{"-" if calls is None or not n else f"{calls / n:.3f}":>12}'
+        lines.append(row)
     lines += [
         '',
         'Values are medians over the rounds (per second: higher is better). Ratios are actorkit / '
@@ -343,7 +366,7 @@ def profile_actorkit(runner: Runner, jobs: list[str], folder: Path) -> dict[str,
     """Run actorkit once per job under cProfile; print and return the top costs."""
     folder.mkdir(parents=True, exist_ok=True)
     summary: dict[str, Any] = {}
-    for job in jobs:
+    for job in [j for j in jobs if j != 'rq4']:  # one thread: the CPU profile is all its own
         path = folder / f'home-profile-{job}.pstats'
         metrics = runner.run('actorkit', job, 0, extra=['--profile', str(path)])
         if metrics is None or not path.exists():
@@ -352,15 +375,26 @@ def profile_actorkit(runner: Runner, jobs: list[str], folder: Path) -> dict[str,
         total = stats.total_tt  # type: ignore[attr-defined]
         rows = []
         for (file, line, name), (_, calls, tottime, cumtime, _) in stats.stats.items():  # type: ignore[attr-defined]
-            rows.append((tottime, cumtime, calls, f'{Path(file).name}:{line}({name})'))
+            where = '/'.join(Path(file).parts[-2:]) if file != '~' else ''
+            ours = f'{os.sep}actorkit{os.sep}' in file
+            rows.append((tottime, cumtime, calls, f'{where}:{line}({name})', ours))
         rows.sort(reverse=True)
-        print(f'\nactorkit {job}: top own time (cProfile, main thread, {total:.2f} s profiled)')
+        wall = sum(v for k, v in metrics.items() if k.endswith('seconds'))
+        print(
+            f'\nactorkit {job}: top own CPU time (cProfile; {total:.2f} s CPU profiled in '
+            f'{wall:.2f} s wall; the rest is waiting, for the server or for a core)'
+        )
         top = []
-        for tottime, cumtime, calls, where in rows[:15]:
+        for tottime, cumtime, calls, where, _ in rows[:15]:
             share = tottime / total if total else 0.0
             print(f'  {share:6.1%} {tottime:7.3f} s  cum {cumtime:7.3f} s  {calls:>8}  {where}')
             top.append({'where': where, 'tottime': tottime, 'cumtime': cumtime, 'calls': calls})
-        summary[job] = {'profiled_s': total, 'top': top, 'pstats': str(path)}
+        print('  actorkit functions by inclusive CPU time:')
+        inclusive = sorted((row for row in rows if row[4]), key=lambda row: row[1], reverse=True)
+        for _, cumtime, calls, where, _ in inclusive[:12]:
+            share = cumtime / total if total else 0.0
+            print(f'  {share:6.1%} cum {cumtime:7.3f} s  {calls:>8}  {where}')
+        summary[job] = {'cpu_s': total, 'wall_s': wall, 'top': top, 'pstats': str(path)}
     return summary
 
 
