@@ -186,6 +186,10 @@ def test_get_record_decodes_by_content_type(client: ApifyClient, platform: FakeP
     assert store.get_record_as_bytes('json')['value'] == json.dumps({'x': 1}).encode()
     assert store.get_record('missing') is None
     assert store.get_record_as_bytes('missing') is None
+    platform.set_record(store_id, 'broken', b'{nope', content_type='application/json')
+    with pytest.raises(ValueError, match='read it with get_record_as_bytes'):
+        store.get_record('broken')
+    assert store.get_record_as_bytes('broken')['value'] == b'{nope'
 
 
 def test_record_exists_and_delete_record(client: ApifyClient, platform: FakePlatform) -> None:

@@ -30,7 +30,13 @@ def _decode(response: Response, content_type: str) -> Any:
     media_type = content_type.split(';', 1)[0].strip().lower()
     data = response.data
     if media_type == 'application/json' or media_type.endswith('+json'):
-        return json.loads(data) if data else None
+        try:
+            return json.loads(data) if data else None
+        except ValueError as exc:
+            raise ValueError(
+                f'the record is not valid JSON though its content type is {content_type!r} '
+                f'({exc}); read it with get_record_as_bytes()'
+            ) from exc
     if _TEXT.match(media_type):
         return data.decode(_charset(content_type), 'replace')
     return data
