@@ -64,6 +64,10 @@ async def main():
             'named_dataset': (await named.get_metadata()).id,
             'queue': (await queue.get_metadata()).id,
             'fetched': [first.url, second.url],
+            'types': {{
+                info.key: info.content_type
+                async for info in (await Actor.open_key_value_store()).iterate_keys()
+            }},
         }})
 
 
@@ -118,8 +122,10 @@ def test_official_storage_is_read_and_continued(
     assert actor.get_value('page') == '<p>hi</p>'
     assert actor.get_value('count') == '42'  # the official SDK stored the int as text
     assert actor.get_value("odd(key)'s!") == ['odd']
-    keys = {info.key for info in store.iterate_keys()}
-    assert {'OUTPUT', 'text', 'blob', 'page', 'count', "odd(key)'s!"} <= keys
+    written = {'OUTPUT', 'text', 'blob', 'page', 'count', "odd(key)'s!"}
+    types = {info.key: info.content_type for info in store.iterate_keys() if info.key in written}
+    assert types == {key: ids['types'][key] for key in written}
+    assert types['page'] == 'text/html; charset=utf-8'
     assert actor.open_key_value_store(name='shared-store').get_value('config') == {'depth': 2}
 
     dataset = actor.open_dataset()
@@ -179,7 +185,8 @@ from apify import Actor
 async def main():
     async with Actor:
         kvs = await Actor.open_key_value_store()
-        keys = [info.key async for info in kvs.iterate_keys()]
+        types = {{info.key: info.content_type async for info in kvs.iterate_keys()}}
+        keys = list(types)
         values = {{key: await kvs.get_value(key) for key in keys}}
         kvs_meta = await kvs.get_metadata()
         kvs_meta = [kvs_meta.id, kvs_meta.name]
@@ -212,6 +219,7 @@ async def main():
         await kvs.set_value('from-official', 'hello')
         emit({{
             'keys': keys,
+            'types': types,
             'values': values,
             'kvs_meta': kvs_meta,
             'dataset_meta': dataset_meta,
@@ -283,6 +291,13 @@ def test_actorkit_storage_is_read_and_continued_by_the_official_sdk(
     seen = run_official(OFFICIAL_READS_ACTORKIT, storage=storage)
     assert sorted(seen['keys']) == sorted([*records, 'page'])
     assert seen['values'] == {**records, 'page': '<p>hi</p>'}
+    assert seen['types'] == {
+        'OUTPUT': 'application/json; charset=utf-8',
+        'text': 'text/plain; charset=utf-8',
+        'blob': 'application/octet-stream',
+        "odd(key)'s!": 'application/json; charset=utf-8',
+        'page': 'text/html; charset=utf-8',
+    }
     assert seen['kvs_meta'] == [ids['kvs'], None]
     assert seen['dataset_meta'] == [ids['dataset'], None, 5]
     assert seen['items'] == items
