@@ -24,6 +24,7 @@ from actorkit._errors import (
 from actorkit.storages._dataset import Dataset
 from actorkit.storages._key_value_store import KeyValueStore
 from actorkit.storages._local import LocalStorageBackend
+from actorkit.storages._serialization import dump_json
 from tests._fs_calls import count_fs_calls
 from tests._subprocess import TIMEOUT, script_env, write_script
 
@@ -301,6 +302,16 @@ def test_iterating_past_a_hand_deleted_item_goes_on_in_file_order(
     assert next(items) == {'n': 7}
     (folder(root) / '000000005.json').unlink()
     assert [item['n'] for item in items] == [6, 4, 2, 1]
+
+
+def test_metadata_is_byte_identical_to_the_shared_json_writer(
+    backend: LocalStorageBackend, root: Path
+) -> None:
+    """The fast metadata writer of pushes writes exactly what dump_json writes."""
+    dataset = open_dataset(backend, alias='ünï "alias"')
+    dataset.push_data({'a': 1})
+    raw = (folder(root, 'ünï "alias"') / '__metadata__.json').read_bytes()
+    assert raw == dump_json(json.loads(raw))
 
 
 # ----------------------------------------------------------------------------- export

@@ -13,6 +13,8 @@ import pytest
 from actorkit._errors import InvalidStorageArgumentError, StorageError
 from actorkit.storages._key_value_store import KeyValueStore
 from actorkit.storages._local import LocalStorageBackend
+from actorkit.storages._local._key_value_store import sidecar_bytes
+from actorkit.storages._serialization import dump_json
 from tests._fs_calls import count_fs_calls
 
 JSON = 'application/json; charset=utf-8'
@@ -624,3 +626,15 @@ def test_threads_writing_keys_concurrently_keep_pairs_consistent(kvs: KeyValueSt
         thread.join(30)
     assert not errors
     assert sorted(i.key for i in kvs.iterate_keys()) == [f'shared-{i}' for i in range(5)]
+
+
+@pytest.mark.parametrize(
+    ('key', 'content_type', 'size'),
+    [('OUTPUT', JSON, 0), ('ü "quoted" \\ key\n', 'text/x; a="b"', 12345), ('\u2028', BINARY, 1)],
+)
+def test_sidecars_are_byte_identical_to_the_shared_json_writer(
+    key: str, content_type: str, size: int
+) -> None:
+    """The fast sidecar writer writes exactly what dump_json writes for the same object."""
+    expected = dump_json({'key': key, 'content_type': content_type, 'size': size})
+    assert sidecar_bytes(key, content_type, size) == expected

@@ -28,20 +28,11 @@ Concurrency: record writes take no cross-process lock; each file is replaced ato
 last writer wins, as on the platform. Threads of one process are serialized by a mutex, so they
 never see a half-written pair. Purge and drop take the storage's cross-process lock.
 
-Finding a key's CLI files would need a folder listing per call, so the client keeps an index of
-the files that are not simply ``<quote(key)>`` (those with an extension, and odd names). It is
-rebuilt when the folder's mtime shows that someone else changed it; updated in place for this
-client's own writes; and, since file-system timestamps can be coarse (a change in the same clock
-tick as the listing would go unnoticed), rebuilt once more when the folder has been quiet for a
-moment, at least once a second while it is being written, and on a lookup that finds nothing
-while the listing is that recent (at most every 50 ms for folders of 1,000 files or more). The
-record's own file and sidecar are always read directly, never through the index.
-
-Listing keys uses the same listing: the sorted keys of all records are built from it once (names
-only, no ``stat``), kept up to date in place by this client's own writes and deletes, and dropped
-when the listing is rebuilt. A page then costs a binary search plus one ``stat`` (the size) and
-one sidecar read (the content type) per key of the page, so listing every key of a store is
-linear in the number of keys, not quadratic.
+Finding a key's CLI files, and listing keys, would need a folder listing per call, so the client
+keeps an index of the folder (:mod:`._kvs_index`), rebuilt only when someone else changed the
+folder. The record's own file and sidecar are always read directly, never through the index. A
+page of keys costs a binary search plus one ``stat`` (the size) and one sidecar read (the content
+type) per key of the page, so listing every key of a store is linear in the number of keys.
 
 Reads never write: unlike the official SDK, reading does not rewrite ``accessed_at``. The store's
 ``modified_at`` is written at most once a second while records change, and on ``close()``.
@@ -60,14 +51,13 @@ from collections.abc import Callable
 from json.encoder import encode_basestring
 from pathlib import Path
 from typing import Any, NamedTuple
-from urllib.parse import quote, unquote
+from urllib.parse import quote
 
 from actorkit._convert import parse_datetime
 from actorkit._errors import InvalidStorageArgumentError, StorageError
 from actorkit.storages._kvs_models import KeyInfo, KeyListPage, KeyValueStoreMetadata
 from actorkit.storages._local._fs import (
     METADATA_FILE,
-    TEMP_PREFIX,
     StorageLock,
     format_datetime,
     now,
@@ -76,6 +66,11 @@ from actorkit.storages._local._fs import (
     replace_file,
     write_temp_file,
 )
+from actorkit.storages._local._kvs_index import (
+    SIDECAR_SUFFIX,
+    FolderIndex,
+    split_extension,
+)
 from actorkit.storages._serialization import (
     body_fits_content_type,
     content_type_for_extension,
@@ -83,26 +78,10 @@ from actorkit.storages._serialization import (
     sniff_content_type,
 )
 
-SIDECAR_SUFFIX = '.' + METADATA_FILE
-"""What a record's sidecar file name adds to the value file name."""
-
-_FINE_MARGIN_NS = 100_000_000
-"""How long after a folder change its mtime may still miss another change (coarse clocks)."""
-_COARSE_MARGIN_NS = 2_000_000_000
-"""The same for file systems with whole-second timestamps."""
-_RESCAN_INTERVAL = 1.0
-"""Seconds between index rebuilds while the folder keeps changing."""
-_MISS_RESCAN_SMALL = 1000
-"""Folders with fewer entries are listed again on every miss while their listing is not trusted."""
-_MISS_RESCAN_INTERVAL = 0.05
-"""Seconds between such listings for bigger folders."""
 _METADATA_INTERVAL = 1.0
 """Seconds between rewrites of the store's ``modified_at`` while records change."""
 _MAX_FILE_NAME = 255 - len(SIDECAR_SUFFIX)
 """The longest value file name whose sidecar name still fits the usual 255-byte limit."""
-
-_Index = dict[str, list[tuple[str, bool]]]
-"""Key -> the files (name, has a sidecar) that may hold it, besides ``<quote(key)>``."""
 
 
 class _Candidate(NamedTuple):
@@ -110,31 +89,6 @@ class _Candidate(NamedTuple):
     """The value file's name."""
     sidecar: dict[str, Any] | None
     """Its parsed sidecar, or ``None`` for a file without one."""
-
-
-def _split_extension(name: str) -> tuple[str, str]:
-    dot = name.rfind('.')
-    if dot <= 0 or dot == len(name) - 1:
-        return name, ''
-    return name[:dot], name[dot:]
-
-
-def _index_key(name: str) -> str | None:
-    """Return the key under which the index lists a value file, or ``None`` if it need not."""
-    stem, extension = _split_extension(name)
-    if extension:
-        return unquote(stem)
-    key = unquote(name)
-    return key if quote(key, safe='') != name else None
-
-
-def _is_record_file(name: str, names: set[str] | frozenset[str]) -> bool:
-    if name == METADATA_FILE or name.endswith(SIDECAR_SUFFIX) or name.startswith(TEMP_PREFIX):
-        return False
-    if name + SIDECAR_SUFFIX in names:
-        return True
-    # Without a sidecar: not a dot file (.DS_Store) nor an official SDK temp file (*.tmp).
-    return not name.startswith('.') and not name.endswith('.tmp')
 
 
 def sidecar_bytes(key: str, content_type: str, size: int) -> bytes:
@@ -200,20 +154,7 @@ class LocalKeyValueStoreClient:
         self._dropped = False
         self._metadata_dirty = False
         self._metadata_written_at = float('-inf')
-        self._index: _Index = {}
-        self._snapshot: tuple[int, int] | None = None
-        self._snapshot_clean = False
-        self._margin_ns = _FINE_MARGIN_NS
-        self._scanned_at = float('-inf')
-        self._listed = 0
-        self._listing: list[str] = []
-        self._listing_names: frozenset[str] = frozenset()
-        self._listing_stale = False
-        """Whether own changes happened since ``_listing`` was taken (while no keys were built)."""
-        self._keys: list[str] | None = None
-        """Every record key, sorted, from ``_listing`` and own changes; ``None``: not built."""
-        self._key_files: dict[str, str] = {}
-        """Key -> the value file listed for it (the first one found), beside ``_keys``."""
+        self._index = FolderIndex(self._dir, self._read_sidecar)
         _CLIENTS.add(self)
 
     # ------------------------------------------------------------------ properties
@@ -283,145 +224,6 @@ class LocalKeyValueStoreClient:
         """Flush the metadata; the client stays usable."""
         self.flush()
 
-    # ------------------------------------------------------------------ the index
-
-    def _scan(self) -> _Index:
-        index: _Index = {}
-        self._keys = None
-        self._listing, self._listing_names = [], frozenset()
-        self._listing_stale = False
-        try:
-            with os.scandir(self._dir) as entries:
-                listed = [entry.name for entry in entries if not entry.is_dir()]
-        except FileNotFoundError:
-            return index
-        names = frozenset(listed)
-        self._listed = len(listed)
-        self._listing, self._listing_names = listed, names
-        for name in listed:
-            if not _is_record_file(name, names):
-                continue
-            key = _index_key(name)
-            if key is not None:
-                index.setdefault(key, []).append((name, name + SIDECAR_SUFFIX in names))
-        return index
-
-    def _rescan(self) -> _Index:
-        started = time.time_ns()
-        try:
-            stat = os.stat(self._dir)
-        except FileNotFoundError:
-            self._snapshot = None
-            self._index = {}
-            self._keys = None
-            return self._index
-        self._index = self._scan()
-        mtime = stat.st_mtime_ns
-        self._snapshot = (stat.st_ino, mtime)
-        self._margin_ns = _COARSE_MARGIN_NS if mtime % 1_000_000_000 == 0 else _FINE_MARGIN_NS
-        self._snapshot_clean = started - mtime > self._margin_ns
-        self._scanned_at = time.monotonic()
-        return self._index
-
-    def _current_index(self) -> _Index:
-        try:
-            stat = os.stat(self._dir)
-        except FileNotFoundError:
-            self._snapshot = None
-            self._index = {}
-            self._keys = None
-            return self._index
-        if (stat.st_ino, stat.st_mtime_ns) != self._snapshot:
-            return self._rescan()
-        if not self._snapshot_clean and (
-            time.time_ns() - stat.st_mtime_ns > self._margin_ns
-            or time.monotonic() - self._scanned_at > _RESCAN_INTERVAL
-        ):
-            return self._rescan()
-        return self._index
-
-    def _rescan_on_miss(self) -> bool:
-        """On a miss, list the folder again if the index may be missing a very recent file."""
-        if self._snapshot_clean or self._snapshot is None:
-            return False
-        if (
-            self._listed >= _MISS_RESCAN_SMALL
-            and time.monotonic() - self._scanned_at < _MISS_RESCAN_INTERVAL
-        ):
-            return False
-        self._rescan()
-        return True
-
-    def _after_own_change(self) -> None:
-        try:
-            stat = os.stat(self._dir)
-        except FileNotFoundError:
-            self._snapshot = None
-            self._keys = None
-            return
-        if self._snapshot is not None:
-            self._snapshot = (stat.st_ino, stat.st_mtime_ns)
-            self._snapshot_clean = False
-
-    def _index_add(self, name: str) -> None:
-        key = _index_key(name)
-        if key is not None:
-            files = self._index.setdefault(key, [])
-            if (name, True) not in files:
-                files.append((name, True))
-
-    def _keys_add(self, key: str, name: str) -> None:
-        if self._keys is None:
-            self._listing_stale = True  # the listing misses this change: list again first
-            return
-        if key not in self._key_files:
-            bisect.insort(self._keys, key)
-        self._key_files[key] = name
-
-    def _keys_remove(self, key: str) -> None:
-        if self._keys is None:
-            self._listing_stale = True
-            return
-        if self._key_files.pop(key, None) is None:
-            return
-        position = bisect.bisect_left(self._keys, key)
-        if position < len(self._keys) and self._keys[position] == key:
-            del self._keys[position]
-
-    def _sorted_keys(self) -> tuple[list[str], dict[str, str]]:
-        """Return every record key, sorted, and the value file of each (see the module doc)."""
-        self._current_index()  # lists the folder again if someone else changed it
-        if self._keys is None and self._listing_stale:
-            self._rescan()
-        if self._keys is None:
-            names = self._listing_names
-            files: dict[str, str] = {}
-            for name in self._listing:
-                if _is_record_file(name, names):
-                    files.setdefault(self._key_of(name, names), name)
-            self._keys = sorted(files)
-            self._key_files = files
-        return self._keys, self._key_files
-
-    def _key_of(self, name: str, names: frozenset[str]) -> str:
-        """Return the key a listed record file holds (its sidecar says, for odd names)."""
-        stem, extension = _split_extension(name)
-        if name + SIDECAR_SUFFIX not in names:
-            return unquote(stem) if extension else unquote(name)
-        key = unquote(name) if '%' in name else name
-        if extension or quote(key, safe='') != name:
-            sidecar = self._read_sidecar(name)
-            if sidecar is not None and isinstance(sidecar.get('key'), str):
-                return str(sidecar['key'])
-        return key
-
-    def _index_remove(self, names: list[str]) -> None:
-        for name in names:
-            key = _index_key(name)
-            files = self._index.get(key) if key is not None else None
-            if files:
-                files[:] = [entry for entry in files if entry[0] != name]
-
     # ------------------------------------------------------------------ locating records
 
     def _path(self, name: str) -> str:
@@ -445,20 +247,20 @@ class LocalKeyValueStoreClient:
             if sidecar.get('key', key) == key:
                 found.append(_Candidate(exact, sidecar))
         elif (
-            not _split_extension(exact)[1]
+            not split_extension(exact)[1]
             and not exact.startswith('.')
             and os.path.isfile(self._path(exact))
         ):
             found.append(_Candidate(exact, None))
         found.extend(self._other_files(key, exact))
-        if not found and self._rescan_on_miss():
+        if not found and self._index.rescan_on_miss():
             found.extend(self._other_files(key, exact))
         return found
 
     def _other_files(self, key: str, exact: str) -> list[_Candidate]:
         """Return the files other than ``exact`` that hold ``key`` (CLI files and the like)."""
         found: list[_Candidate] = []
-        for name, has_sidecar in self._current_index().get(key, ()):
+        for name, has_sidecar in self._index.current().get(key, ()):
             if name == exact:
                 continue
             other = self._read_sidecar(name) if has_sidecar else None
@@ -475,7 +277,7 @@ class LocalKeyValueStoreClient:
             return None
         sidecar = candidate.sidecar
         if sidecar is None:
-            extension = _split_extension(candidate.file)[1]
+            extension = split_extension(candidate.file)[1]
             if extension:
                 return body, content_type_for_extension(extension)
             return body, sniff_content_type(body)
@@ -552,9 +354,8 @@ class LocalKeyValueStoreClient:
                 self._write_metadata()
                 self._write_pair(path, body, sidecar)
             self._remove_files(others)
-            self._index_add(name)
-            self._keys_add(key, name)
-            self._after_own_change()
+            self._index.file_added(key, name)
+            self._index.after_own_change()
             self._touch()
 
     def _write_pair(self, path: str, body: bytes, sidecar: bytes) -> None:
@@ -579,7 +380,7 @@ class LocalKeyValueStoreClient:
             for path in (self._path(name), self._path(name + SIDECAR_SUFFIX)):
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(path)
-        self._index_remove(names)
+        self._index.files_removed(names)
 
     def delete_record(self, key: str) -> None:
         """Delete every file of a record; deleting a missing record is not an error."""
@@ -589,8 +390,8 @@ class LocalKeyValueStoreClient:
             if not names:
                 return
             self._remove_files(names)
-            self._keys_remove(key)
-            self._after_own_change()
+            self._index.key_removed(key)
+            self._index.after_own_change()
             self._touch()
 
     def list_keys(
@@ -603,7 +404,7 @@ class LocalKeyValueStoreClient:
         """
         with self._mutex:
             self._check_usable()
-            keys, files = self._sorted_keys()
+            keys, files = self._index.sorted_keys()
             position = 0 if prefix is None else bisect.bisect_left(keys, prefix)
             if exclusive_start_key is not None:
                 position = max(position, bisect.bisect_right(keys, exclusive_start_key))
@@ -640,7 +441,7 @@ class LocalKeyValueStoreClient:
         if sidecar is not None:
             content_type: str = sidecar['content_type']
         else:
-            extension = _split_extension(name)[1]
+            extension = split_extension(name)[1]
             content_type = content_type_for_extension(extension) if extension else ''
         return KeyInfo(key=key, size=size, content_type=content_type or None)
 
@@ -667,8 +468,7 @@ class LocalKeyValueStoreClient:
                     continue
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(self._path(name))
-            self._snapshot = None
-            self._keys = None
+            self._index.reset()
             self._modified_at = self._accessed_at = now()
             self._write_metadata()
 
@@ -679,9 +479,7 @@ class LocalKeyValueStoreClient:
 
             shutil.rmtree(self._dir, ignore_errors=True)
             self._dropped = True
-            self._index = {}
-            self._snapshot = None
-            self._keys = None
+            self._index.reset()
         if self._on_drop is not None:
             self._on_drop()
 

@@ -13,13 +13,25 @@ by a process killed before its journal event) are adopted by :func:`adoption_eve
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
 from actorkit._convert import parse_datetime
-from actorkit.storages._local._fs import format_datetime, read_json_file
+from actorkit._errors import StorageError
+from actorkit.storages._local._fs import (
+    METADATA_FILE,
+    TEMP_PREFIX,
+    format_datetime,
+    read_file,
+    read_json_file,
+    remove_stale_temp_files,
+    replace_file,
+)
 from actorkit.storages._request_models import Request, request_id_from_unique_key
+from actorkit.storages._serialization import dump_json
 
 logger = logging.getLogger('actorkit.storages')
 
@@ -95,6 +107,77 @@ def request_from_json(data: object) -> Request:
         loaded_url=loaded_url,
         handled_at=handled,
     )
+
+
+def read_request(directory: Path, unique_key: str) -> Request | None:
+    """Read the request file of ``unique_key``; ``None`` when it does not exist.
+
+    Raises:
+        StorageError: The file is not a valid request.
+    """
+    path = directory / request_file_name(unique_key)
+    try:
+        return request_from_json(json.loads(read_file(str(path))))
+    except FileNotFoundError:
+        return None
+    except ValueError as exc:
+        raise StorageError(
+            f'request file {path} of unique key {unique_key!r} is not a valid request '
+            f'({exc}); fix or delete the file'
+        ) from exc
+
+
+def write_request(directory: Path, request: Request) -> None:
+    """Write (or replace) a request's file atomically."""
+    path = str(directory / request_file_name(request.unique_key))
+    replace_file(path, dump_json(request_to_json(request)))
+
+
+def _request_file_names(directory: Path) -> set[str]:
+    with os.scandir(directory) as scan:
+        return {
+            item.name
+            for item in scan
+            if item.name.endswith('.json')
+            and item.name != METADATA_FILE
+            and not item.name.startswith(TEMP_PREFIX)
+        }
+
+
+def delete_request_files(directory: Path) -> None:
+    """Delete every request file of a queue folder (a purge)."""
+    for name in _request_file_names(directory):
+        (directory / name).unlink(missing_ok=True)
+
+
+def reconcile_events(
+    directory: Path, known: list[str], *, queue_id: str, next_seq: int, had_journal: bool
+) -> list[list[Any]]:
+    """Return the journal events that make the journal agree with the request files.
+
+    A request the journal knows (``known`` unique keys) whose file is gone is forgotten (an
+    ``x`` event: the official SDK's purge deletes files); a file the journal does not know is
+    adopted (:func:`adoption_events`). Temp files of dead writers are deleted first.
+    """
+    remove_stale_temp_files(str(directory))  # left by writers killed mid-write
+    file_names = _request_file_names(directory)
+    events: list[list[Any]] = []
+    for unique_key in known:
+        name = request_file_name(unique_key)
+        if name in file_names:
+            file_names.discard(name)
+        else:
+            events.append(['x', unique_key])
+    events.extend(
+        adoption_events(
+            directory,
+            sorted(file_names),
+            queue_id=queue_id,
+            next_seq=next_seq,
+            had_journal=had_journal,
+        )
+    )
+    return events
 
 
 def adoption_events(

@@ -36,9 +36,7 @@ other consumers take a request over after that many seconds.
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import shutil
 import time
 from collections.abc import Callable, Sequence
@@ -48,11 +46,8 @@ from typing import Any
 from actorkit._errors import StorageError
 from actorkit.storages._local._fs import (
     METADATA_FILE,
-    TEMP_PREFIX,
     StorageLock,
     now,
-    read_file,
-    remove_stale_temp_files,
     replace_file,
 )
 from actorkit.storages._local._journal import JOURNAL_FILE, Journal
@@ -68,10 +63,10 @@ from actorkit.storages._local._queue_metadata import (
 )
 from actorkit.storages._local._queue_state import QueueState
 from actorkit.storages._local._request_files import (
-    adoption_events,
-    request_file_name,
-    request_from_json,
-    request_to_json,
+    delete_request_files,
+    read_request,
+    reconcile_events,
+    write_request,
 )
 from actorkit.storages._request_models import (
     ProcessedRequest,
@@ -232,30 +227,12 @@ class LocalRequestQueueClient:
             self._journal.close()
             self._state = QueueState()
 
-        remove_stale_temp_files(self._dir)  # left by writers killed mid-write
-        with os.scandir(self._directory) as scan:
-            file_names = {
-                item.name
-                for item in scan
-                if item.name.endswith('.json')
-                and item.name != METADATA_FILE
-                and not item.name.startswith(TEMP_PREFIX)
-            }
-        events: list[list[Any]] = []
-        for unique_key in list(self._state.entries):
-            name = request_file_name(unique_key)
-            if name in file_names:
-                file_names.discard(name)
-            else:
-                events.append(['x', unique_key])  # deleted (e.g. by the official SDK's purge)
-        events.extend(
-            adoption_events(
-                self._directory,
-                sorted(file_names),
-                queue_id=self._id,
-                next_seq=self._state.next_seq,
-                had_journal=had_journal,
-            )
+        events = reconcile_events(
+            self._directory,
+            list(self._state.entries),
+            queue_id=self._id,
+            next_seq=self._state.next_seq,
+            had_journal=had_journal,
         )
         if had_journal:
             self._append(events)
@@ -301,23 +278,11 @@ class LocalRequestQueueClient:
 
     # --- request files ----------------------------------------------------------------------
 
-    def _request_path(self, unique_key: str) -> str:
-        return os.path.join(self._dir, request_file_name(unique_key))
-
     def _read_request(self, unique_key: str) -> Request | None:
-        path = self._request_path(unique_key)
-        try:
-            return request_from_json(json.loads(read_file(path)))
-        except FileNotFoundError:
-            return None
-        except ValueError as exc:
-            raise StorageError(
-                f'request file {path} of unique key {unique_key!r} is not a valid request '
-                f'({exc}); fix or delete the file'
-            ) from exc
+        return read_request(self._directory, unique_key)
 
     def _write_request(self, request: Request) -> None:
-        replace_file(self._request_path(request.unique_key), dump_json(request_to_json(request)))
+        write_request(self._directory, request)
 
     # --- the RequestQueueClient contract ----------------------------------------------------
 
@@ -519,14 +484,7 @@ class LocalRequestQueueClient:
         """Delete every request (files and state) and reset the counts to 0."""
         with self._lock:
             self._check_usable()
-            with os.scandir(self._directory) as scan:
-                names = [
-                    item.name
-                    for item in scan
-                    if item.name.endswith('.json') and item.name != METADATA_FILE
-                ]
-            for name in names:
-                (self._directory / name).unlink(missing_ok=True)
+            delete_request_files(self._directory)
             self._reload(self._journal.replace([]))
             self._write_metadata(modified=True)
 
