@@ -129,10 +129,9 @@ def _looks_like_id(value: str) -> bool:
 class _Held:
     """A request this client holds the lock of."""
 
-    __slots__ = ('busy', 'expires', 'request')
+    __slots__ = ('busy', 'expires')
 
-    def __init__(self, request: Request, expires: float) -> None:
-        self.request = request
+    def __init__(self, expires: float) -> None:
         self.expires = expires
         """When the lock runs out (``time.monotonic()``), as this client knows it."""
         self.busy = threading.Lock()
@@ -338,7 +337,7 @@ class PlatformRequestQueueClient:
                 if picked is None:
                     return None
                 request_id, expires = picked
-                held = _Held(_placeholder(request_id), expires)
+                held = _Held(expires)
                 with self._mutex:
                     self._in_progress[request_id] = held  # reserved: no other thread picks it
             request = self._hand_out(request_id, held)
@@ -399,7 +398,6 @@ class PlatformRequestQueueClient:
                 self._known[request_id] = True
             self._drop_in_progress(request_id, held)
             return None
-        held.request = request
         self._ensure_prolonging()
         return request
 
@@ -662,7 +660,3 @@ class PlatformRequestQueueClient:
                 raise
         if self._on_drop is not None:
             self._on_drop()
-
-
-def _placeholder(request_id: str) -> Request:
-    return Request(url='https://placeholder.invalid', unique_key=request_id, id=request_id)
