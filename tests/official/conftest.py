@@ -82,13 +82,14 @@ class OfficialRunner:
         storage: Path | None = None,
         purge: bool = False,
         env: Mapping[str, str | None] | None = None,
+        returncode: int = 0,
         timeout: float = TIMEOUT,
     ) -> Any:
         """Run ``body`` (code that calls ``emit(result)`` once) and return the result.
 
         With ``storage``, the official SDK's local storage is that folder, purged on start
-        only if ``purge``. The test fails with the script's output if the script fails or
-        does not emit exactly one result.
+        only if ``purge``. The test fails with the script's output if the script exits with
+        another code than ``returncode`` or does not emit exactly one result.
         """
         self._count += 1
         name = f'official_{self._count}.py'
@@ -115,7 +116,7 @@ class OfficialRunner:
         )
         lines = done.stdout.splitlines()
         results = [line[len(RESULT_MARK) :] for line in lines if line.startswith(RESULT_MARK)]
-        if done.returncode != 0 or len(results) != 1:
+        if done.returncode != returncode or len(results) != 1:
             pytest.fail(
                 f'the official script {name} exited with {done.returncode} and emitted '
                 f'{len(results)} result(s)\n--- stdout\n{done.stdout}\n--- stderr\n{done.stderr}'

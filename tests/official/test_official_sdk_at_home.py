@@ -104,3 +104,72 @@ def test_official_actor_runs_at_home_against_the_fake_platform(
     assert run['isStatusMessageTerminal'] is True
     paths = {(method, path) for method, path, _ in platform.received}
     assert ('PUT', f'/v2/actor-runs/{env["ACTOR_RUN_ID"]}') in paths
+
+
+ACTOR_PLATFORM_CALLS = f"""
+from apify import Actor, Webhook
+
+
+async def main():
+    async with Actor:
+        charged = await Actor.charge('result', count=2)
+        pricing = Actor.get_charging_manager().get_pricing_info()
+        await Actor.push_data({{'paid': True}}, charged_event_name='result')
+        await Actor.add_webhook(
+            Webhook(event_types=['ACTOR.RUN.SUCCEEDED'], request_url='{BASE}/hook')
+        )
+        started = await Actor.start('fake-user/other-actor', run_input={{'x': 1}})
+        store = await Actor.open_key_value_store(name='named-store')
+        await store.set_value('state', {{'v': 1}})
+        queue = await Actor.open_request_queue(name='named-queue')
+        await queue.add_request('{BASE}/z')
+        fetched = await queue.fetch_next_request()
+        emit({{
+            'charged_count': charged.charged_count,
+            'pay_per_event': pricing.is_pay_per_event,
+            'prices': {{name: str(price) for name, price in pricing.per_event_prices.items()}},
+            'started': [started.id, started.status],
+            'fetched': fetched.url,
+        }})
+        await Actor.fail(status_message='Failed on purpose', exit_code=3)
+
+
+asyncio.run(main())
+"""
+
+
+def test_official_actor_charges_starts_and_fails_at_home(
+    run_official: OfficialRunner, platform: FakePlatform
+) -> None:
+    """Pay-per-event charges, an ad-hoc webhook, a started Actor, named storages, a failed exit."""
+    other = platform.create_actor('other-actor')
+    env = platform.run_env(input={'query': 'shoes'}, pricing_info={'result': 0.1})
+    run_id = env['ACTOR_RUN_ID']
+    result = run_official(ACTOR_PLATFORM_CALLS, env=env, returncode=3)
+    assert result['charged_count'] == 2
+    assert result['pay_per_event'] is True
+    assert result['prices'] == {'result': '0.1'}
+    assert result['fetched'] == f'{BASE}/z'
+
+    assert [(charge.event_name, charge.count) for charge in platform.charges(run_id)] == [
+        ('result', 2),
+        ('result', 1),
+    ]
+    assert str(platform.charged_usd(run_id)).startswith('0.3')
+    assert platform.dataset_items(env['ACTOR_DEFAULT_DATASET_ID']) == [{'paid': True}]
+    hooks = platform.webhooks()
+    assert [(hook['isAdHoc'], hook['condition'], hook['requestUrl']) for hook in hooks] == [
+        (True, {'actorRunId': run_id}, f'{BASE}/hook')
+    ]
+    started = platform.run(result['started'][0])
+    assert (started['actId'], started['status']) == (other, 'RUNNING')
+    given = platform.record(started['defaultKeyValueStoreId'], 'INPUT')
+    assert given is not None
+    assert json.loads(given[0]) == {'x': 1}
+    state = platform.record('named-store', 'state')
+    assert state is not None
+    assert json.loads(state[0]) == {'v': 1}
+    assert [request['url'] for request in platform.queue_requests('named-queue')] == [f'{BASE}/z']
+
+    run = platform.run(run_id)
+    assert (run['statusMessage'], run['isStatusMessageTerminal']) == ('Failed on purpose', True)
