@@ -185,20 +185,19 @@ def main() -> None:
             server.stdin.close()
         server.wait(10)
 
-    print(f'{args.calls} calls x {args.rounds} rounds, one thread; medians (client CPU per call)')
+    print(f'{args.calls} calls x {args.rounds} rounds, one thread; medians')
     reference = 'official' if 'official' in rounds else 'requests'
     for label in ('push', 'get'):
         print(f'\n{label}:')
         for name in names:
             rates = [r[label]['per_s'] for r in rounds[name]]
             cpu = statistics.median(r[label]['cpu_us'] for r in rounds[name])
-            ratios = [
-                mine[label]['per_s'] / ref[label]['per_s']
-                for mine, ref in zip(rounds[name], rounds[reference], strict=True)
-            ]
+            pairs = list(zip(rounds[name], rounds[reference], strict=True))
+            ratio = statistics.median(m[label]['per_s'] / r[label]['per_s'] for m, r in pairs)
+            cpu_ratio = statistics.median(m[label]['cpu_us'] / r[label]['cpu_us'] for m, r in pairs)
             print(
-                f'  {name:12s} {statistics.median(rates):7.0f}/s  cpu {cpu:6.1f} us/call  '
-                f'x{statistics.median(ratios):.2f} of {reference}'
+                f'  {name:12s} {statistics.median(rates):7.0f}/s  x{ratio:.2f} of {reference}   '
+                f'cpu {cpu:6.1f} us/call  x{cpu_ratio:.2f} of {reference}'
             )
 
 
