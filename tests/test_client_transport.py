@@ -446,8 +446,12 @@ def test_bad_settings_are_refused_with_a_clear_message() -> None:
     """A bad URL or a negative number is refused when the client is made."""
     with pytest.raises(ValueError, match='api_url must be an http'):
         ApifyClient('t', api_url='api.apify.com')
-    with pytest.raises(ValueError, match='must not carry a query string'):
-        ApifyClient('t', api_url='https://api.apify.com/?token=abc')
+    with pytest.raises(ValueError, match='must not carry a query string') as caught:
+        ApifyClient('secret-1', api_public_url='https://api.apify.com/?token=secret-1')
+    assert 'secret-1' not in str(caught.value)
+    with pytest.raises(ValueError, match='must be an http') as caught:
+        ApifyClient('secret-2', api_url='api.apify.com/v2?token=secret-2')
+    assert 'secret-2' not in str(caught.value)
     with pytest.raises(ValueError, match='max_retries must be 0 or more'):
         ApifyClient('t', max_retries=-1)
     with pytest.raises(ValueError, match='min_delay_between_retries must not be negative'):
