@@ -14,6 +14,7 @@ import json
 import subprocess
 import sys
 import textwrap
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -74,6 +75,7 @@ class OfficialRunner:
     def __init__(self, tmp_path: Path) -> None:
         self.tmp_path = tmp_path
         self._count = 0
+        self._count_lock = threading.Lock()  # several scripts may run at once, from threads
 
     def __call__(
         self,
@@ -91,8 +93,9 @@ class OfficialRunner:
         only if ``purge``. The test fails with the script's output if the script exits with
         another code than ``returncode`` or does not emit exactly one result.
         """
-        self._count += 1
-        name = f'official_{self._count}.py'
+        with self._count_lock:
+            self._count += 1
+            name = f'official_{self._count}.py'
         path = self.tmp_path / name
         path.write_text(_PRELUDE + '\n' + textwrap.dedent(body), encoding='utf-8')
         overrides: dict[str, str | None] = {}
