@@ -241,3 +241,66 @@ def test_two_official_consumers_share_a_queue_through_locks(
     requests = platform.queue_requests(queue_id)
     assert len(requests) == 60
     assert all(request['handledAt'] for request in requests)
+
+
+ACTOR_CALLS_AND_TRANSFORMS = """
+import sys
+
+from apify import Actor
+
+
+async def main():
+    async with Actor:
+        called = await Actor.call('fake-user/other-actor', run_input={'x': 2}, logger=None)
+        task_run = await Actor.call_task('my-task')
+        emit({
+            'called': [called.id, called.status],
+            'task_run': [task_run.id, task_run.status, task_run.actor_task_id],
+        })
+        if sys.argv[1] == 'metamorph':
+            await Actor.metamorph('target-actor', run_input={'m': 1})
+        else:
+            await Actor.reboot()
+
+
+sys.argv[1:] = [MODE]
+asyncio.run(main())
+"""
+
+
+@pytest.mark.parametrize('mode', ['metamorph', 'reboot'])
+def test_official_actor_calls_then_metamorphs_or_reboots_at_home(
+    run_official: OfficialRunner, platform: FakePlatform, mode: str
+) -> None:
+    """Actor.call and call_task wait for runs the platform finishes; metamorph and reboot land."""
+    handled: list[dict[str, str]] = []
+    other = platform.create_actor('other-actor', handler=handled.append)
+    target = platform.create_actor('target-actor')
+    task = platform.create_task(other, 'my-task', input={'t': 1})
+    env = platform.run_env(input={'query': 'shoes'})
+    run_id = env['ACTOR_RUN_ID']
+    script = f'MODE = {mode!r}\n' + ACTOR_CALLS_AND_TRANSFORMS
+    result = run_official(script, env={**env, 'APIFY_METAMORPH_AFTER_SLEEP_MILLIS': '50'})
+
+    assert [run_env['ACTOR_ID'] for run_env in handled] == [other, other]
+    called = platform.run(result['called'][0])
+    assert result['called'][1] == called['status'] == 'SUCCEEDED'
+    given = platform.record(called['defaultKeyValueStoreId'], 'INPUT')
+    assert given is not None
+    assert json.loads(given[0]) == {'x': 2}
+    assert result['task_run'][1:] == ['SUCCEEDED', task]
+
+    run = platform.run(run_id)
+    posted = [path for method, path, _ in platform.received if method == 'POST']
+    if mode == 'metamorph':
+        assert run['actId'] == target
+        morphed_input = platform.record(
+            env['ACTOR_DEFAULT_KEY_VALUE_STORE_ID'], 'INPUT-METAMORPH-1'
+        )
+        assert morphed_input is not None
+        assert json.loads(morphed_input[0]) == {'m': 1}
+        assert f'/v2/actor-runs/{run_id}/metamorph' in posted
+    else:
+        assert run['actId'] == env['ACTOR_ID']
+        assert f'/v2/actor-runs/{run_id}/reboot' in posted
+    assert run['status'] == 'RUNNING'
