@@ -1,0 +1,221 @@
+"""Secret input fields: values the platform encrypted are decrypted by get_input()."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import secrets
+import string
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from actorkit import Actor, Configuration, InputError
+from actorkit.testing import FakePlatform
+from tests._subprocess import describe, run_script
+
+PASSPHRASE = 'correct horse battery staple'
+_ALPHABET = string.ascii_letters + string.digits
+
+
+class KeyPair:
+    """An RSA key pair as the platform hands it out, and the platform's encryption."""
+
+    def __init__(self, passphrase: str = PASSPHRASE) -> None:
+        self.private_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        pem = self.private_key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(passphrase.encode()),
+        )
+        self.private_key_file = base64.b64encode(pem).decode('ascii')
+        self.passphrase = passphrase
+
+    def encrypt(self, value: Any, *, as_json: bool = False) -> str:
+        """Encrypt as the platform does: a random AES-GCM key and nonce wrapped with RSA-OAEP."""
+        key = ''.join(secrets.choice(_ALPHABET) for _ in range(32)).encode()
+        nonce = ''.join(secrets.choice(_ALPHABET) for _ in range(16)).encode()
+        plain = json.dumps(value) if as_json else value
+        data = AESGCM(key).encrypt(nonce, plain.encode('utf-8'), None)
+        wrapped = self.private_key.public_key().encrypt(
+            key + nonce,
+            padding.OAEP(mgf=padding.MGF1(hashes.SHA1()), algorithm=hashes.SHA1(), label=None),
+        )
+        prefix = 'ENCRYPTED_JSON' if as_json else 'ENCRYPTED_VALUE'
+        return f'{prefix}:{base64.b64encode(wrapped).decode()}:{base64.b64encode(data).decode()}'
+
+    def env(self) -> dict[str, str]:
+        """The run's variables that carry this key."""
+        return {
+            'APIFY_INPUT_SECRETS_PRIVATE_KEY_FILE': self.private_key_file,
+            'APIFY_INPUT_SECRETS_PRIVATE_KEY_PASSPHRASE': self.passphrase,
+        }
+
+
+@pytest.fixture(scope='module')
+def keys() -> KeyPair:
+    """One key pair for the module (RSA key generation takes a while)."""
+    return KeyPair()
+
+
+@pytest.fixture
+def local_actor(make_actor: Callable[..., Actor]) -> Callable[..., Actor]:
+    """A running local Actor whose default store holds ``input`` as its INPUT record."""
+
+    def make(input: Any, **settings: Any) -> Actor:
+        actor = make_actor(**settings)
+        actor.init()
+        actor.set_value('INPUT', input)
+        return actor
+
+    return make
+
+
+@pytest.fixture
+def platform() -> Iterator[FakePlatform]:
+    """A fake platform on 127.0.0.1 for one test."""
+    with FakePlatform() as fake:
+        yield fake
+
+
+def _home_actor(env: dict[str, str]) -> Actor:
+    env = dict(env)
+    env.pop('ACTOR_EVENTS_WEBSOCKET_URL', None)
+    return Actor(config=Configuration.from_env(env), configure_logging=False, exit_process=False)
+
+
+def test_get_input_decrypts_string_and_json_secrets(
+    keys: KeyPair, local_actor: Callable[..., Actor]
+) -> None:
+    """ENCRYPTED_VALUE fields become strings, ENCRYPTED_JSON fields their JSON value."""
+    actor = local_actor(
+        {
+            'apiKey': keys.encrypt('s3cr3t-ünïcode'),
+            'headers': keys.encrypt({'Authorization': 'Bearer x', 'n': [1, 2]}, as_json=True),
+            'plain': 'ENCRYPTED_VALUE is just text here',
+            'count': 3,
+        },
+        input_secrets_private_key_file=keys.private_key_file,
+        input_secrets_private_key_passphrase=keys.passphrase,
+    )
+    assert actor.get_input() == {
+        'apiKey': 's3cr3t-ünïcode',
+        'headers': {'Authorization': 'Bearer x', 'n': [1, 2]},
+        'plain': 'ENCRYPTED_VALUE is just text here',
+        'count': 3,
+    }
+
+
+def test_get_input_decrypts_secrets_at_home(keys: KeyPair, platform: FakePlatform) -> None:
+    """An input record on the platform with an encrypted field reads back decrypted."""
+    env = platform.run_env({'token': keys.encrypt('tok-123'), 'query': 'shoes'})
+    env.update(keys.env())
+    actor = _home_actor(env)
+    with actor:
+        assert actor.get_input() == {'token': 'tok-123', 'query': 'shoes'}
+    stored, _ = platform.record(env['ACTOR_DEFAULT_KEY_VALUE_STORE_ID'], 'INPUT') or (b'', '')
+    assert b'tok-123' not in stored
+
+
+def test_a_wrong_passphrase_is_a_clear_error_without_values(
+    keys: KeyPair, local_actor: Callable[..., Actor]
+) -> None:
+    """A passphrase that does not open the key names the variables and fields, no secret."""
+    encrypted = keys.encrypt('the-plain-secret')
+    actor = local_actor(
+        {'apiKey': encrypted},
+        input_secrets_private_key_file=keys.private_key_file,
+        input_secrets_private_key_passphrase='not the passphrase',
+    )
+    with pytest.raises(InputError) as info:
+        actor.get_input()
+    message = str(info.value)
+    assert 'apiKey' in message
+    assert 'APIFY_INPUT_SECRETS_PRIVATE_KEY_PASSPHRASE' in message
+    assert 'not the passphrase' not in message
+    assert encrypted.split(':')[2] not in message
+    assert info.value.__cause__ is None
+    assert info.value.__suppress_context__
+
+
+def test_a_key_of_another_actor_is_a_clear_error_naming_the_field(
+    keys: KeyPair, local_actor: Callable[..., Actor]
+) -> None:
+    """A value encrypted for another key fails naming the field, never showing the value."""
+    other = KeyPair(passphrase='other')
+    encrypted = other.encrypt('the-plain-secret')
+    actor = local_actor(
+        {'fine': keys.encrypt('ok'), 'password': encrypted},
+        input_secrets_private_key_file=keys.private_key_file,
+        input_secrets_private_key_passphrase=keys.passphrase,
+    )
+    with pytest.raises(InputError, match="'password' cannot be decrypted") as info:
+        actor.get_input()
+    assert 'the-plain-secret' not in str(info.value)
+    assert encrypted.split(':')[1] not in str(info.value)
+
+
+def test_a_damaged_value_is_a_clear_error(keys: KeyPair, local_actor: Callable[..., Actor]) -> None:
+    """A value whose data was altered fails its authentication tag: an error names the field."""
+    prefix, wrapped, data = keys.encrypt('the-plain-secret').split(':')
+    raw = bytearray(base64.b64decode(data))
+    raw[0] ^= 1
+    damaged = f'{prefix}:{wrapped}:{base64.b64encode(bytes(raw)).decode()}'
+    actor = local_actor(
+        {'apiKey': damaged},
+        input_secrets_private_key_file=keys.private_key_file,
+        input_secrets_private_key_passphrase=keys.passphrase,
+    )
+    with pytest.raises(InputError, match="'apiKey' cannot be decrypted"):
+        actor.get_input()
+
+
+def test_without_a_key_secrets_stay_encrypted_with_a_warning(
+    keys: KeyPair, local_actor: Callable[..., Actor], caplog: pytest.LogCaptureFixture
+) -> None:
+    """With no private key configured the values are returned as stored, and a warning says so."""
+    encrypted = keys.encrypt('the-plain-secret')
+    actor = local_actor({'apiKey': encrypted, 'n': 1})
+    with caplog.at_level(logging.WARNING, logger='actorkit.input'):
+        assert actor.get_input() == {'apiKey': encrypted, 'n': 1}
+    assert 'apiKey' in caplog.text
+    assert encrypted not in caplog.text
+
+
+def test_an_input_that_is_not_a_dict_is_returned_as_is(
+    keys: KeyPair, local_actor: Callable[..., Actor]
+) -> None:
+    """A string input shaped like a secret is not a field: it is left alone, as officially."""
+    encrypted = keys.encrypt('x')
+    actor = local_actor(
+        [encrypted],
+        input_secrets_private_key_file=keys.private_key_file,
+        input_secrets_private_key_passphrase=keys.passphrase,
+    )
+    assert actor.get_input() == [encrypted]
+
+
+def test_cryptography_is_imported_only_when_a_secret_is_present(
+    keys: KeyPair, tmp_path: Path
+) -> None:
+    """Reading an input without encrypted fields never imports cryptography."""
+    (tmp_path / 'INPUT.json').write_text('{"query": "shoes"}', encoding='utf-8')
+    result = run_script(
+        tmp_path,
+        """
+        import sys
+        from actorkit import actor
+        with actor:
+            assert actor.get_input() == {'query': 'shoes'}
+            print('loaded' if 'cryptography' in sys.modules else 'not loaded')
+        """,
+        env=keys.env(),
+    )
+    assert result.returncode == 0, describe(result)
+    assert result.stdout.strip().endswith('not loaded'), describe(result)
