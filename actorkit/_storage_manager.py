@@ -175,11 +175,12 @@ class StorageManager:
         return self._wrap(client, RequestQueue, None if force_cloud else 'request_queues')
 
     def get_input(self) -> Any:
+        from actorkit._input_secrets import decrypt_input_secrets  # noqa: PLC0415
         from actorkit.storages._input import load_input  # noqa: PLC0415
 
         store = self.open_key_value_store()
         cwd = Path(os.getcwd())
-        return load_input(
+        value = load_input(
             store.client,
             input_key=self._config.input_key,
             store_location=(
@@ -191,6 +192,8 @@ class StorageManager:
             actor_dir=None if self._config.is_at_home else cwd,
             validate=not self._config.is_at_home,
         )
+        # After the schema's checks, which skip encrypted values and so never see a secret.
+        return decrypt_input_secrets(value, self._config)
 
     def use_state(
         self,
