@@ -22,6 +22,7 @@ from actorkit._errors import (
     StorageLimitError,
     StorageNotFoundError,
 )
+from actorkit._run_models import Run, Webhook
 from actorkit._version import __version__
 from actorkit.events._models import (
     AbortingData,
@@ -69,11 +70,13 @@ __all__ = [
     'InvalidStorageArgumentError',
     'MigratingData',
     'PersistStateData',
+    'Run',
     'Secret',
     'StorageError',
     'StorageLimitError',
     'StorageNotFoundError',
     'SystemInfoData',
+    'Webhook',
     '__version__',
     'actor',
 ]

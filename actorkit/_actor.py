@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from actorkit import _process
 from actorkit._actor_events import ActorEventMethods
+from actorkit._actor_runs import ActorRunMethods
 from actorkit._actor_storage import ActorStorageMethods
 from actorkit._config import Configuration
 from actorkit._errors import ActorStateError
@@ -53,7 +54,7 @@ def _exit_code_of(exc: SystemExit) -> int:
     return 1
 
 
-class Actor(ActorStorageMethods, ActorEventMethods, ActorStatusMethods):
+class Actor(ActorStorageMethods, ActorEventMethods, ActorStatusMethods, ActorRunMethods):
     """An Actor run: the lifecycle, events, status and (later) storages of one program.
 
     ``actorkit.actor`` is the default instance; build others with ``Actor(...)`` for tests and
@@ -126,6 +127,8 @@ class Actor(ActorStorageMethods, ActorEventMethods, ActorStatusMethods):
         self._storages: StorageManager | None = None
         self._exit_wait_bound = self._event_listeners_timeout + 1.0
         self._exit_status_message: str | None = None
+        self._reboot_lock = threading.Lock()
+        self._rebooting = False
 
     def __repr__(self) -> str:
         return f'<actorkit.Actor {self._state} pid={self._run_pid}>'
@@ -211,6 +214,7 @@ class Actor(ActorStorageMethods, ActorEventMethods, ActorStatusMethods):
                 else self._interrupt_on_abort
             )
             self._exit_code = None
+            self._reset_run_operations()
             self._status.start_run(platform_publisher(config))
             self._stopped.clear()
             self._storages = StorageManager(config)
@@ -503,6 +507,8 @@ class Actor(ActorStorageMethods, ActorEventMethods, ActorStatusMethods):
     def _forget_after_fork(self) -> None:
         self._lifecycle_lock = threading.RLock()
         self._config_lock = threading.Lock()
+        self._reboot_lock = threading.Lock()
+        self._rebooting = False
         self._status.forget_after_fork()
         self._state = 'idle'
         self._run_pid = None

@@ -32,15 +32,6 @@ OURS: dict[str, type] = {
 }
 
 NOT_YET: dict[tuple[str, str], str] = {
-    ('Actor', 'abort'): 'platform calls on other runs come with the platform client (part 2)',
-    ('Actor', 'add_webhook'): 'platform calls on other runs come with the platform client',
-    ('Actor', 'call'): 'platform calls on other runs come with the platform client (part 2)',
-    ('Actor', 'call_task'): 'platform calls on other runs come with the platform client',
-    ('Actor', 'start'): 'platform calls on other runs come with the platform client (part 2)',
-    ('Actor', 'start_task'): 'platform calls on other runs come with the platform client',
-    ('Actor', 'metamorph'): 'platform calls on this run come with the platform client (part 2)',
-    ('Actor', 'reboot'): 'platform calls on this run come with the platform client (part 2)',
-    ('Actor', 'resurrect'): 'platform calls on other runs come with the platform client',
     ('Actor', 'charge'): 'pay-per-event charging is a later part of the work',
     ('Actor', 'get_charging_manager'): 'pay-per-event charging is a later part of the work',
     ('Actor', 'create_proxy_configuration'): 'proxies are not part of actorkit yet',

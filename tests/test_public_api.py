@@ -31,11 +31,13 @@ def test_all_is_pinned() -> None:
             'InvalidStorageArgumentError',
             'MigratingData',
             'PersistStateData',
+            'Run',
             'Secret',
             'StorageError',
             'StorageLimitError',
             'StorageNotFoundError',
             'SystemInfoData',
+            'Webhook',
             '__version__',
             'actor',
         ]

@@ -151,6 +151,7 @@ class RunClient(ResourceClient):
         max_items: int | None = None,
         max_total_charge_usd: Decimal | float | None = None,
         run_timeout: timedelta | None = None,
+        restart_on_error: bool | None = None,
     ) -> dict[str, Any]:
         """Start a finished run again (same storages) and return it."""
         seconds = seconds_alias(timeout_secs, run_timeout, 'timeout_secs', 'run_timeout')
@@ -160,6 +161,7 @@ class RunClient(ResourceClient):
             timeout=seconds,
             maxItems=max_items,
             maxTotalChargeUsd=_money(max_total_charge_usd),
+            restartOnError=restart_on_error,
         )
         return dict(self._send_json('POST', '/resurrect', params=params, timeout=MEDIUM))
 
@@ -262,6 +264,7 @@ class _Starter(ResourceClient):
         wait_for_finish: int | None,
         webhooks: Sequence[Mapping[str, Any]] | None,
         restart_on_error: bool | None,
+        force_permission_level: str | None = None,
     ) -> dict[str, Any]:
         params = query(
             build=build,
@@ -271,6 +274,7 @@ class _Starter(ResourceClient):
             timeout=timeout_secs,
             waitForFinish=wait_for_finish,
             restartOnError=restart_on_error,
+            forcePermissionLevel=force_permission_level,
             webhooks=_webhooks_param(webhooks),
         )
         response = self._call(
@@ -314,6 +318,7 @@ class ActorClient(_Starter):
         webhooks: Sequence[Mapping[str, Any]] | None = None,
         restart_on_error: bool | None = None,
         run_timeout: timedelta | None = None,
+        force_permission_level: str | None = None,
     ) -> dict[str, Any]:
         """Start a run of the Actor and return it (as soon as it started).
 
@@ -330,6 +335,7 @@ class ActorClient(_Starter):
                 ...; camelCase keys work too).
             restart_on_error: Restart the run when it fails.
             run_timeout: The run's timeout as a timedelta (the official client's name).
+            force_permission_level: Override the Actor's permission level for this run.
         """
         body, media = (None, None) if run_input is None else encode_record(run_input, content_type)
         return self._start(
@@ -343,6 +349,7 @@ class ActorClient(_Starter):
             wait_for_finish=wait_for_finish,
             webhooks=webhooks,
             restart_on_error=restart_on_error,
+            force_permission_level=force_permission_level,
         )
 
     def call(
@@ -360,6 +367,7 @@ class ActorClient(_Starter):
         restart_on_error: bool | None = None,
         run_timeout: timedelta | None = None,
         wait_duration: timedelta | None = None,
+        force_permission_level: str | None = None,
     ) -> dict[str, Any] | None:
         """Start a run of the Actor and wait for it to end (or ``wait_secs`` to pass).
 
@@ -379,6 +387,7 @@ class ActorClient(_Starter):
             webhooks=webhooks,
             restart_on_error=restart_on_error,
             run_timeout=run_timeout,
+            force_permission_level=force_permission_level,
         )
         return self._run(run['id']).wait_for_finish(wait_secs, wait_duration=wait_duration)
 

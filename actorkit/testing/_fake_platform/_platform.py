@@ -592,13 +592,27 @@ class FakePlatform:
             raise LookupError(f'no run {run_id!r} on this FakePlatform') from None
 
     def run(self, run_id: str) -> dict[str, Any]:
-        """The run object exactly as ``GET /v2/actor-runs/{run_id}`` returns it.
+        """The run object as ``GET /v2/actor-runs/{run_id}`` returns it, and what tests check.
+
+        Besides the API's fields (``status``, ``statusMessage``, ``metamorphs``, ``stats``...)
+        it has ``reboots`` (one ``{'createdAt'}`` per reboot), ``abort`` (``{'requestedAt',
+        'gracefully'}`` once an abort was asked for, else ``None``) and ``webhooks`` (the
+        ad-hoc webhooks bound to the run, as ``GET /v2/webhooks/{id}`` shows them).
 
         Raises:
             LookupError: There is no such run.
         """
         with self._state.lock:
-            return self._find_run(run_id).show(self._state.base_url)
+            run = self._find_run(run_id)
+            shown = run.show(self._state.base_url)
+            shown['reboots'] = [dict(entry) for entry in run.reboots]
+            shown['abort'] = None if run.abort is None else dict(run.abort)
+            shown['webhooks'] = [
+                hook.show()
+                for hook in self._state.webhooks.values()
+                if (hook.fields.get('condition') or {}).get('actorRunId') == run.id
+            ]
+            return shown
 
     def runs(self) -> list[dict[str, Any]]:
         """Every run object, oldest first."""

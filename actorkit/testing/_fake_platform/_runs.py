@@ -254,6 +254,10 @@ class Run:
     """Counters: reboots, resurrections, metamorphs."""
     metamorphs: list[dict[str, Any]] = attrs.field(factory=list)
     """One entry per metamorph."""
+    reboots: list[dict[str, Any]] = attrs.field(factory=list)
+    """One entry per reboot (``createdAt``)."""
+    abort: dict[str, Any] | None = None
+    """The abort asked for (``requestedAt``, ``gracefully``), if any."""
     abort_at: datetime | None = None
     """When a graceful abort turns into ABORTED."""
     input_body_len: int = 0
@@ -884,6 +888,11 @@ class RunsApi:
                 raise invalid(
                     f'The input is not valid JSON: {exc}', 'run-input-body-not-valid-json'
                 ) from exc
+            if call.body and task is not None and isinstance(task.input, dict):
+                # The payload overrides the task's input field by field.
+                override = json.loads(body)
+                if isinstance(override, dict):
+                    body = json.dumps({**task.input, **override}).encode()
         task_options = task.options if task else {}
         webhooks = [
             {**hook, 'condition': {'actorRunId': 'pending'}, 'isAdHoc': True}
@@ -1043,6 +1052,7 @@ class RunsApi:
         with self.state.lock:
             run = self.find_run(call.params['runId'])
             if not run.finished and run.status != 'ABORTING':
+                run.abort = {'requestedAt': iso(now()), 'gracefully': bool(gracefully)}
                 if gracefully:
                     run.status = 'ABORTING'
                     run.abort_at = now() + timedelta(seconds=self.platform.abort_grace_secs)
@@ -1088,6 +1098,7 @@ class RunsApi:
             if run.finished:
                 raise invalid(f'Actor run {run.id} has finished and cannot be rebooted')
             run.stats['rebootCount'] = run.stats.get('rebootCount', 0) + 1
+            run.reboots.append({'createdAt': iso(now())})
             self.platform._on_reboot(run)
             return data_reply(run.show(call.base_url))
 
