@@ -7,7 +7,6 @@ dicts. Fields the API may leave out are optional, and fields it adds later are i
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal
@@ -17,6 +16,7 @@ from urllib.parse import urlsplit
 import attrs
 
 from actorkit._errors import ApifyClientError
+from actorkit._logging import logger as _log
 
 TERMINAL_STATUSES = frozenset({'SUCCEEDED', 'FAILED', 'TIMED-OUT', 'ABORTED'})
 """The statuses a run ends in."""
@@ -137,31 +137,33 @@ class Run:
     def from_api(cls, data: Mapping[str, Any]) -> Run:
         """Read a run from the API's run object (camelCase keys; unknown keys are ignored).
 
+        ``stats`` and ``options`` that cannot be read are left empty (with a warning in the
+        log) rather than failing the call that returned the run.
+
         Raises:
             ApifyClientError: The object lacks a field every run has, or has one of the wrong
                 kind.
         """
-        from actorkit._convert import get_converter, register_camel_case, structure_camel  # noqa: PLC0415
+        from actorkit._convert import structure_camel  # noqa: PLC0415 (loads cattrs)
 
-        with _registration_lock:
-            if not _registered:
-                converter = get_converter()
-                register_camel_case(converter, RunStats)
-                register_camel_case(converter, RunOptions)
-                _registered.append(True)
+        fields = dict(data)
+        run_id = fields.get('id')
+        nested: dict[str, Any] = {}
+        for key, model in (('stats', RunStats), ('options', RunOptions)):
+            raw = fields.pop(key, None)
+            try:
+                nested[key] = structure_camel(raw or {}, model)
+            except Exception as exc:
+                _log.warning('the %s of run %s could not be read: %s', key, run_id, _describe(exc))
+                nested[key] = model()
         try:
-            run: Run = structure_camel(dict(data), cls)
+            run: Run = structure_camel(fields, cls)
         except Exception as exc:
-            run_id = data.get('id') if isinstance(data, Mapping) else None
             raise ApifyClientError(
                 f'the platform answered with a run object ({run_id or "without an id"}) that '
                 f'actorkit cannot read: {_describe(exc)}'
             ) from exc
-        return run
-
-
-_registered: list[bool] = []
-_registration_lock = threading.Lock()
+        return attrs.evolve(run, **nested)
 
 
 def _describe(exc: BaseException) -> str:

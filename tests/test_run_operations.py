@@ -568,6 +568,28 @@ def test_run_model_parses_limits_as_decimal() -> None:
     assert run.started_at == datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=timezone.utc)
 
 
+def test_run_model_keeps_a_run_whose_stats_cannot_be_read(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Unreadable stats are left empty with a warning; the run itself is still returned."""
+    with caplog.at_level(logging.WARNING, logger='actorkit'):
+        run = Run.from_api(
+            {
+                'id': 'r2',
+                'actId': 'a1',
+                'status': 'SUCCEEDED',
+                'startedAt': '2026-01-02T03:04:05Z',
+                'defaultDatasetId': 'd',
+                'defaultKeyValueStoreId': 'k',
+                'defaultRequestQueueId': 'q',
+                'stats': {'rebootCount': 'many'},
+            }
+        )
+    assert run.status == 'SUCCEEDED'
+    assert run.stats.reboot_count is None
+    assert any('stats of run r2' in record.getMessage() for record in caplog.records)
+
+
 # -- off the platform ------------------------------------------------------------------------------
 
 
