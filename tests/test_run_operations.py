@@ -602,9 +602,9 @@ def test_platform_only_operations_warn_once_and_return_off_the_platform(
     actor.on(Event.PERSIST_STATE, persisted.append)
     hook = Webhook(event_types=['ACTOR.RUN.SUCCEEDED'], request_url='https://example.com/h')
     with caplog.at_level(logging.WARNING, logger='actorkit'):
-        assert actor.metamorph('someone/else', {'a': 1}) is None
-        assert actor.reboot() is None
-        assert actor.add_webhook(hook) is None
+        actor.metamorph('someone/else', {'a': 1})
+        actor.reboot()
+        actor.add_webhook(hook)
     warnings = [record.getMessage() for record in caplog.records]
     assert len(warnings) == 3
     for name, message in zip(('metamorph', 'reboot', 'add_webhook'), warnings, strict=True):
@@ -637,6 +637,56 @@ def test_start_and_abort_work_from_a_local_run_with_a_token(
     run = actor.start('other')
     assert run.status == 'RUNNING'
     assert actor.abort(run.id).status == 'ABORTED'
+
+
+def test_timeout_inherit_off_the_platform_warns_and_sends_no_timeout(
+    local_actor: Callable[..., Actor], platform: FakePlatform, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Locally there is no run timeout to inherit: a warning, and the Actor's default timeout."""
+    platform.create_actor('other', timeout_secs=77)
+    actor = local_actor(token=platform.token, api_base_url=platform.api_url)
+    with caplog.at_level(logging.WARNING, logger='actorkit'):
+        run = actor.start('other', timeout='inherit')
+    assert run.options.timeout_secs == 77
+    [request] = [request for request in platform.received if request.path.endswith('/runs')]
+    assert 'timeout' not in request.query
+    assert any("'inherit'" in record.getMessage() for record in caplog.records)
+
+
+def test_runs_started_from_several_threads_at_once_are_all_distinct(
+    home_actor: Callable[..., Actor], platform: FakePlatform
+) -> None:
+    """start() is safe from any thread: eight concurrent calls give eight runs."""
+    platform.create_actor('other')
+    actor = home_actor()
+    runs: list[Run] = []
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+
+    def start_one(index: int) -> None:
+        try:
+            run = actor.start('other', {'index': index})
+        except BaseException as exc:
+            errors.append(exc)
+        else:
+            with lock:
+                runs.append(run)
+
+    threads = [
+        threading.Thread(target=start_one, args=(index,), name=f'test-start-{index}', daemon=True)
+        for index in range(8)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(DEADLINE)
+    assert not errors
+    assert len({run.id for run in runs}) == 8
+    inputs = sorted(
+        json.loads(platform.record(run.default_key_value_store_id, 'INPUT')[0])['index']  # type: ignore[index]
+        for run in runs
+    )
+    assert inputs == list(range(8))
 
 
 def test_a_rejected_token_is_never_shown_in_the_error(
