@@ -22,6 +22,7 @@ from actorkit._errors import (
     StorageLimitError,
     StorageNotFoundError,
 )
+from actorkit._proxy import ProxyConfiguration, ProxyInfo
 from actorkit._run_models import Run, Webhook
 from actorkit._version import __version__
 from actorkit.events._models import (
@@ -70,6 +71,8 @@ __all__ = [
     'InvalidStorageArgumentError',
     'MigratingData',
     'PersistStateData',
+    'ProxyConfiguration',
+    'ProxyInfo',
     'Run',
     'Secret',
     'StorageError',

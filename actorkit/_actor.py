@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from actorkit import _process
 from actorkit._actor_events import ActorEventMethods
+from actorkit._actor_platform import ActorPlatformMethods
 from actorkit._actor_runs import ActorRunMethods
 from actorkit._actor_storage import ActorStorageMethods
 from actorkit._config import Configuration
@@ -54,7 +55,13 @@ def _exit_code_of(exc: SystemExit) -> int:
     return 1
 
 
-class Actor(ActorStorageMethods, ActorEventMethods, ActorStatusMethods, ActorRunMethods):
+class Actor(
+    ActorStorageMethods,
+    ActorEventMethods,
+    ActorStatusMethods,
+    ActorRunMethods,
+    ActorPlatformMethods,
+):
     """An Actor run: the lifecycle, events, status and (later) storages of one program.
 
     ``actorkit.actor`` is the default instance; build others with ``Actor(...)`` for tests and

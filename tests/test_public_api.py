@@ -31,6 +31,8 @@ def test_all_is_pinned() -> None:
             'InvalidStorageArgumentError',
             'MigratingData',
             'PersistStateData',
+            'ProxyConfiguration',
+            'ProxyInfo',
             'Run',
             'Secret',
             'StorageError',
