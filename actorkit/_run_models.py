@@ -77,6 +77,22 @@ class RunOptions:
 
 
 @attrs.frozen
+class RunMeta:
+    """Who started a run and how (``Run.meta``)."""
+
+    origin: str | None = None
+    """``DEVELOPMENT``, ``WEB``, ``API``, ``SCHEDULER``, ``TEST``, ``WEBHOOK``, ``ACTOR``, ..."""
+    client_ip: str | None = None
+    """The IP address of the client that started it."""
+    user_agent: str | None = None
+    """The user agent of the client that started it."""
+    schedule_id: str | None = None
+    """The schedule that started it, if any."""
+    scheduled_at: datetime | None = None
+    """When that schedule fired."""
+
+
+@attrs.frozen
 class Run:
     """An Actor run as the platform reported it when the call returned (a snapshot).
 
@@ -127,6 +143,14 @@ class Run:
     """URL of the run's container web server."""
     usage_total_usd: float | None = None
     """What the run has cost so far, in USD."""
+    meta: RunMeta = attrs.field(factory=RunMeta)
+    """Who started the run and how."""
+    is_container_server_ready: bool | None = None
+    """Whether the run's container web server accepts requests."""
+    git_branch_name: str | None = None
+    """The git branch the run's build was made from."""
+    general_access: str | None = None
+    """Who may see the run (e.g. ``FOLLOW_USER_SETTING``)."""
 
     @property
     def is_finished(self) -> bool:
@@ -137,8 +161,8 @@ class Run:
     def from_api(cls, data: Mapping[str, Any]) -> Run:
         """Read a run from the API's run object (camelCase keys; unknown keys are ignored).
 
-        ``stats`` and ``options`` that cannot be read are left empty (with a warning in the
-        log) rather than failing the call that returned the run.
+        ``stats``, ``options`` and ``meta`` that cannot be read are left empty (with a warning
+        in the log) rather than failing the call that returned the run.
 
         Raises:
             ApifyClientError: The object lacks a field every run has, or has one of the wrong
@@ -149,7 +173,7 @@ class Run:
         fields = dict(data)
         run_id = fields.get('id')
         nested: dict[str, Any] = {}
-        for key, model in (('stats', RunStats), ('options', RunOptions)):
+        for key, model in (('stats', RunStats), ('options', RunOptions), ('meta', RunMeta)):
             raw = fields.pop(key, None)
             try:
                 nested[key] = structure_camel(raw or {}, model)
@@ -196,10 +220,12 @@ class Webhook:
         request_url: The http(s) URL it POSTs to.
         payload_template: The JSON payload template (the platform's default when ``None``).
         headers_template: The HTTP headers template.
-        description: A description shown on the platform.
         idempotency_key: Adding twice with the same key creates one webhook.
         ignore_ssl_errors: Do not verify the target's TLS certificate.
         do_not_retry: Do not retry a delivery that failed.
+        description: A description shown on the platform.
+
+    The fields come in the official SDK's order (``description`` is actorkit's, last).
 
     Raises:
         ValueError: No event type is given, or ``request_url`` is not an http(s) URL.
@@ -213,14 +239,14 @@ class Webhook:
     """The JSON payload template."""
     headers_template: str | None = None
     """The HTTP headers template."""
-    description: str | None = None
-    """A description."""
     idempotency_key: str | None = None
     """A key that keeps the same webhook from being added twice."""
     ignore_ssl_errors: bool | None = None
     """Whether to skip the TLS certificate check of the target."""
     do_not_retry: bool | None = None
     """Whether to give up on a delivery after its first failure."""
+    description: str | None = None
+    """A description."""
 
     @request_url.validator
     def _check_url(self, _: attrs.Attribute[str], value: object) -> None:

@@ -504,6 +504,20 @@ def test_add_webhook_creates_an_ad_hoc_webhook_of_this_run(
     assert shown['idempotencyKey'] == 'hook-1'
 
 
+def test_webhook_takes_its_fields_in_the_official_order() -> None:
+    """Positional arguments land where the official SDK's Webhook puts them."""
+    hook = Webhook(['ACTOR.RUN.FAILED'], 'https://example.com/h', '{}', '{}', 'key-1', True, True)
+    assert hook.to_api() == {
+        'eventTypes': ['ACTOR.RUN.FAILED'],
+        'requestUrl': 'https://example.com/h',
+        'payloadTemplate': '{}',
+        'headersTemplate': '{}',
+        'idempotencyKey': 'key-1',
+        'ignoreSslErrors': True,
+        'doNotRetry': True,
+    }
+
+
 def test_a_webhook_with_a_bad_url_or_no_event_is_refused_at_construction() -> None:
     """Webhook() checks its URL and event types, saying what to give."""
     with pytest.raises(ValueError, match='http'):
@@ -533,6 +547,7 @@ def test_run_model_reads_every_field_users_need_and_is_frozen(platform: FakePlat
     assert run.default_key_value_store_id
     assert run.default_request_queue_id
     assert run.stats.reboot_count == 0
+    assert run.meta.origin == 'API'
     assert run.options.memory_mbytes is not None
     assert run.pricing_info is not None
     assert run.pricing_info['pricingModel'] == 'PAY_PER_EVENT'
