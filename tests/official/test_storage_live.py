@@ -338,3 +338,56 @@ def test_actorkit_storage_is_read_and_continued_by_the_official_sdk(
     assert queue.get_handled_count() == 7
     assert queue.is_finished()
     actor.exit()
+
+
+OFFICIAL_KILLED = f"""
+import os
+
+from apify import Actor
+
+
+async def main():
+    await Actor.init()
+    await Actor.push_data([{{'n': n}} for n in range(1, 4)])
+    await Actor.set_value('STATE', {{'page': 3}})
+    queue = await Actor.open_request_queue()
+    for n in range(1, 6):
+        await queue.add_request(f'{BASE}/{{n}}')
+    first = await queue.fetch_next_request()
+    await queue.mark_request_as_handled(first)
+    await queue.fetch_next_request()  # in progress when the process dies
+    emit({{'handled': first.url}})
+    os._exit(9)  # killed: no exit sequence, no saved queue state
+
+
+asyncio.run(main())
+"""
+
+
+def test_storage_of_a_killed_official_run_is_recovered(
+    run_official: OfficialRunner, make_actor: MakeActor, tmp_path: Path
+) -> None:
+    """A run the official SDK never finished: items, records and every request are kept."""
+    storage = tmp_path / 'storage'
+    result = run_official(OFFICIAL_KILLED, storage=storage, purge=True, returncode=9)
+    assert result == {'handled': f'{BASE}/1'}
+    # The official SDK saves its queue state when the queue opens and then only now and then:
+    # what it left knows none of the requests.
+    for state in (storage / 'key_value_stores' / 'default').glob('__RQ_STATE_*'):
+        if not state.name.endswith('.json'):
+            assert f'{BASE}/2' not in state.read_text()
+
+    actor = make_actor(purge_on_start=False)
+    actor.init()
+    assert [item['n'] for item in actor.open_dataset().iterate_items()] == [1, 2, 3]
+    assert actor.get_value('STATE') == {'page': 3}
+    queue = actor.open_request_queue()
+    assert queue.get_handled_count() == 1
+    served = []
+    while (request := queue.fetch_next_request()) is not None:
+        served.append(request.url)
+        queue.mark_request_as_handled(request)
+    # Without the official SDK's saved state, the order comes from the files' ages.
+    assert served == [f'{BASE}/{n}' for n in range(2, 6)]
+    assert queue.is_finished()
+    actor.exit()
