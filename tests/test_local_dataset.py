@@ -271,6 +271,34 @@ def test_a_page_of_another_writers_items_is_read_by_number(
     reader_backend.close()
 
 
+def dead_pid() -> int:
+    """Return the pid of a process that has ended."""
+    process = subprocess.Popen([sys.executable, '-c', 'pass'])
+    process.wait()
+    return process.pid
+
+
+def test_opening_to_read_lists_nothing_and_the_first_push_sweeps_temp_files(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reader's open lists no folder; a crashed writer's temp file goes at the next push."""
+    writer = LocalStorageBackend(root, purge_on_start=False)
+    open_dataset(writer, name='big').push_data([{'n': n} for n in range(20)])
+    writer.close()
+    leftover = folder(root, 'big') / f'.actorkit-tmp-__metadata__.json.{dead_pid()}.0'
+    leftover.write_text('{"item_count": 99}')
+    reader = LocalStorageBackend(root, purge_on_start=False)
+    with count_fs_calls(monkeypatch, folder(root, 'big')) as calls:
+        dataset = open_dataset(reader, name='big')
+        assert dataset.get_data(offset=19).items == [{'n': 19}]
+        assert calls.listings == 0
+    assert leftover.exists()
+    dataset.push_data({'n': 20})
+    assert not leftover.exists()
+    assert dataset.item_count == 21
+    reader.close()
+
+
 def test_a_stale_count_or_a_hand_deleted_item_falls_back_to_a_listing(
     dataset: Dataset, root: Path
 ) -> None:

@@ -287,6 +287,20 @@ def test_listing_every_key_page_by_page_lists_the_folder_once(
     assert page.items[-1].content_type == JSON
 
 
+def test_opening_a_store_to_read_it_lists_nothing(
+    keeping: LocalStorageBackend, root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Opening a store and reading a record by its key list no folder."""
+    write_official_records(folder(root, 'big'), 5)
+    with count_fs_calls(monkeypatch, folder(root, 'big')) as calls:
+        kvs = KeyValueStore(keeping.open_key_value_store(name='big'))
+        assert kvs.get_value('rec-00003') == {'key': 'rec-00003'}
+        assert calls.listings <= 1  # the index of CLI files, built on the first lookup
+    with count_fs_calls(monkeypatch, folder(root, 'big')) as calls:
+        assert kvs.get_value('rec-00004') == {'key': 'rec-00004'}
+        assert calls.listings == 0
+
+
 def test_listed_keys_follow_own_and_other_clients_changes(root: Path) -> None:
     """Keys set or deleted between pages, here or by another client, show in the next page."""
     mine = LocalStorageBackend(root, purge_on_start=False)

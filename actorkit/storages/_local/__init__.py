@@ -41,7 +41,6 @@ from actorkit.storages._local._fs import (
     now,
     random_id,
     read_storage_metadata,
-    remove_stale_temp_files,
 )
 from actorkit.storages._serialization import dump_json
 
@@ -392,7 +391,6 @@ class LocalStorageBackend:
         if kind == KVS_DIR:
             from actorkit.storages._local import _key_value_store  # noqa: PLC0415
 
-            remove_stale_temp_files(str(directory))
             return _key_value_store.LocalKeyValueStoreClient(
                 directory=directory,
                 lock=self._lock_for(key),

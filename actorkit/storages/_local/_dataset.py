@@ -108,6 +108,7 @@ class LocalDatasetClient:
         self._on_drop = on_drop
         self._dropped = False
         self._meta_signature: tuple[int, int, int] | None = None
+        self._swept = False
         self._contiguous = True
         """Whether the items are known to be numbered 1..count (false after a listing with gaps)."""
         self._read_view: tuple[tuple[int, int, int], int] | None = None
@@ -228,16 +229,23 @@ class LocalDatasetClient:
             self._rescan_locked()
         self._meta_signature = (stat.st_ino, stat.st_size, stat.st_mtime_ns) if stat else None
 
-    def reconcile(self) -> None:
-        """Check the metadata against the item files and fix a stale count (at open).
+    def _sweep_locked(self) -> None:
+        """Delete the temp files of crashed processes (metadata writes in flight), once.
 
-        Also deletes the temp files of crashed processes (metadata writes in flight).
+        It lists the folder, so it runs at the first push of this client, or at open when a
+        stale count shows that a writer crashed; opening a dataset to read it lists nothing.
         """
-        with self._lock:
+        if not self._swept:
             remove_stale_temp_files(self._dir)
+            self._swept = True
+
+    def reconcile(self) -> None:
+        """Check the metadata against the item files and fix a stale count (at open)."""
+        with self._lock:
             data = read_storage_metadata(Path(self._meta_path)) or {}
             recorded = data.get('item_count')
             if not self._adopt_count_locked(recorded):
+                self._sweep_locked()
                 self._rescan_locked()
             if recorded != self._count or 'item_count' not in data:
                 self._write_metadata_locked()
@@ -262,6 +270,7 @@ class LocalDatasetClient:
         prefix = self._prefix
         with self._lock:
             self._check_usable()
+            self._sweep_locked()
             self._refresh_locked()
             written = 0
             try:

@@ -63,6 +63,7 @@ from actorkit.storages._local._fs import (
     now,
     read_file,
     read_storage_metadata,
+    remove_stale_temp_files,
     replace_file,
     write_temp_file,
 )
@@ -141,7 +142,9 @@ class LocalKeyValueStoreClient:
         """
         self._directory = Path(directory)
         self._dir = str(directory)
-        self._meta_path = os.path.join(self._dir, METADATA_FILE)
+        self._prefix = os.path.join(self._dir, '')
+        self._meta_path = self._prefix + METADATA_FILE
+        self._swept = False
         self._lock = lock
         self._mutex = threading.Lock()
         self._id = metadata.id
@@ -227,7 +230,16 @@ class LocalKeyValueStoreClient:
     # ------------------------------------------------------------------ locating records
 
     def _path(self, name: str) -> str:
-        return os.path.join(self._dir, name)
+        return self._prefix + name
+
+    def _sweep(self) -> None:
+        """Delete the temp files of crashed writers, once, at this client's first write.
+
+        It lists the folder, so opening a store only to read it does not.
+        """
+        if not self._swept:
+            remove_stale_temp_files(self._dir)
+            self._swept = True
 
     def _read_sidecar(self, name: str) -> dict[str, Any] | None:
         try:
@@ -346,6 +358,7 @@ class LocalKeyValueStoreClient:
         sidecar = sidecar_bytes(key, content_type, len(body))
         with self._mutex:
             self._check_usable()
+            self._sweep()
             others = [c.file for c in self._other_files(key, name)]
             try:
                 self._write_pair(path, body, sidecar)
@@ -386,6 +399,7 @@ class LocalKeyValueStoreClient:
         """Delete every file of a record; deleting a missing record is not an error."""
         with self._mutex:
             self._check_usable()
+            self._sweep()
             names = [c.file for c in self._locate(key)]
             if not names:
                 return

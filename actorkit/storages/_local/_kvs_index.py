@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import bisect
 import os
+import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -42,6 +43,9 @@ _MISS_RESCAN_SMALL = 1000
 """Folders with fewer entries are listed again on every miss while their listing is not trusted."""
 _MISS_RESCAN_INTERVAL = 0.05
 """Seconds between such listings for bigger folders."""
+
+_PLAIN_NAME = re.compile(r'[A-Za-z0-9_.~-]+')
+"""Names that ``quote(name, safe='')`` returns unchanged."""
 
 Lookup = dict[str, list[tuple[str, bool]]]
 """Key -> the files (name, has a sidecar) that may hold it, besides ``<quote(key)>``."""
@@ -244,7 +248,9 @@ class FolderIndex:
         stem, extension = split_extension(name)
         if name + SIDECAR_SUFFIX not in names:
             return unquote(stem) if extension else unquote(name)
-        key = unquote(name) if '%' in name else name
+        if not extension and _PLAIN_NAME.fullmatch(name):
+            return name  # quote() leaves such a name as it is: it is its own key
+        key = unquote(name)
         if extension or quote(key, safe='') != name:
             sidecar = self._read_sidecar(name)
             if sidecar is not None and isinstance(sidecar.get('key'), str):
