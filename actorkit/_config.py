@@ -149,6 +149,10 @@ class Configuration:
     """Id of the user who started the run."""
     user_is_paying: bool | None = attrs.field(default=None, metadata=_env('APIFY_USER_IS_PAYING'))
     """Whether the user who started the run is a paying user."""
+    meta_origin: str | None = attrs.field(default=None, metadata=_env('APIFY_META_ORIGIN'))
+    """How the run was started (``WEB``, ``API``, ``SCHEDULER``, ``WEBHOOK``, ``ACTOR``, ...)."""
+    workflow_key: str | None = attrs.field(default=None, metadata=_env('APIFY_WORKFLOW_KEY'))
+    """Identifier the platform uses to group related runs and API calls."""
     default_key_value_store_id: str | None = attrs.field(
         default=None,
         metadata=_env('ACTOR_DEFAULT_KEY_VALUE_STORE_ID', 'APIFY_DEFAULT_KEY_VALUE_STORE_ID'),
