@@ -1,8 +1,20 @@
 """The blocking, thread-safe client of the Apify API v2 (over requests).
 
 Shaped as the official ``apify-client`` (its sync client): the same resource clients, method
-names and keywords; answers are the API's ``data`` objects as plain dicts with camelCase keys.
-Importing this package does not import requests: it is imported on the first call.
+names and keywords; answers are the API's ``data`` objects as plain dicts with camelCase keys
+(``None`` from ``get()`` when the resource does not exist), listings are :class:`ListPage`::
+
+    from actorkit.client import ApifyClient
+
+    with ApifyClient(token) as client:
+        run = client.actor('apify/hello-world').call(run_input={'message': 'hi'}, wait_secs=300)
+        for item in client.dataset(run['defaultDatasetId']).iterate_items():
+            print(item)
+
+One client serves any number of threads (each gets its own connection). Calls are retried on
+429, 5xx, broken connections and timeouts, never on other 4xx; errors are
+:class:`ApifyApiError`, :class:`ApifyConnectionError` and :class:`ApifyTimeoutError`. Importing
+this package does not import requests: it is imported on the first call.
 """
 
 from actorkit._errors import (
