@@ -25,6 +25,7 @@ from actorkit._errors import (
 from actorkit._proxy import ProxyConfiguration, ProxyInfo
 from actorkit._run_models import Run, Webhook
 from actorkit._version import __version__
+from actorkit.charging import ChargeResult, ChargingManager
 from actorkit.events._models import (
     AbortingData,
     Event,
@@ -62,6 +63,8 @@ __all__ = [
     'ApifyClientError',
     'ApifyConnectionError',
     'ApifyTimeoutError',
+    'ChargeResult',
+    'ChargingManager',
     'Configuration',
     'ConfigurationError',
     'Event',

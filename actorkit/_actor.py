@@ -13,6 +13,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from actorkit import _process
+from actorkit._actor_charging import ActorChargingMethods
 from actorkit._actor_events import ActorEventMethods
 from actorkit._actor_platform import ActorPlatformMethods
 from actorkit._actor_runs import ActorRunMethods
@@ -56,6 +57,7 @@ def _exit_code_of(exc: SystemExit) -> int:
 
 
 class Actor(
+    ActorChargingMethods,
     ActorStorageMethods,
     ActorEventMethods,
     ActorStatusMethods,
@@ -415,6 +417,7 @@ class Actor(
         Each step runs on a thread of its own, joined until the deadline: one that hangs is
         reported and left behind (a daemon), and the exit goes on.
         """
+        self._close_charging()
         storages = self._storages
         if storages is not None:
             run_bounded('close-storages', storages.close, deadline)

@@ -9,6 +9,7 @@ if TYPE_CHECKING:
 
     from actorkit._state import State
     from actorkit._storage_manager import StorageManager
+    from actorkit.charging import ChargeResult
     from actorkit.storages._dataset import Dataset
     from actorkit.storages._key_value_store import KeyValueStore
     from actorkit.storages._request_queue import RequestQueue
@@ -23,6 +24,11 @@ class ActorStorageMethods:
 
     def _storage(self) -> StorageManager:
         raise NotImplementedError
+
+    def _push_charged(
+        self, dataset: Dataset, data: Any, charged_event_name: str | None
+    ) -> ChargeResult | None:
+        raise NotImplementedError  # ActorChargingMethods
 
     def open_key_value_store(
         self,
@@ -119,14 +125,21 @@ class ActorStorageMethods:
         """Write a record of the default key-value store (``None`` deletes it)."""
         self.open_key_value_store().set_value(key, value, content_type=content_type)
 
-    def push_data(self, data: Any, charged_event_name: str | None = None) -> None:
+    def push_data(self, data: Any, charged_event_name: str | None = None) -> ChargeResult | None:
         """Append an item (a dict) or a list of items to the default dataset.
 
         Args:
             data: A dict, or a list of dicts.
-            charged_event_name: The pay-per-event event to charge per item, as in the official
-                SDK. Without pay-per-event pricing (and always locally) it is ignored, as the
-                official SDK ignores it.
+            charged_event_name: A pay-per-event event to charge per pushed item too.
+
+        In pay-per-event runs the synthetic ``apify-default-dataset-item`` event (when priced)
+        and ``charged_event_name`` are charged per item, and only the items the budget pays
+        for are pushed (the first ones). Under ``PRICE_PER_DATASET_ITEM`` pushes stop at
+        ``ACTOR_MAX_PAID_DATASET_ITEMS`` items.
+
+        Returns:
+            The charge (of ``charged_event_name``, else of the synthetic event); ``None``
+            when nothing is priced.
         """
         if charged_event_name is not None and not isinstance(charged_event_name, str):
             raise TypeError(
@@ -137,7 +150,7 @@ class ActorStorageMethods:
                 f'cannot charge for the synthetic event {charged_event_name!r}: events starting '
                 f'with "apify-" are charged by the platform itself; pass your own event name'
             )
-        self.open_dataset().push_data(data)
+        return self._push_charged(self.open_dataset(), data, charged_event_name)
 
     def use_state(
         self,

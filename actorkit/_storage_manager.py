@@ -127,6 +127,15 @@ class StorageManager:
             result: _T = opened[1]
             return result
 
+    def purge_once_per_run(self, kind: str, client: Any) -> None:
+        """Purge a local storage once per run, whichever process of the run comes first.
+
+        For named storages a run owns all the same (the ``charging-log`` dataset).
+        """
+        if self._run_purge is not None:
+            with self._lock:
+                self._run_purge.purge_once(kind, client)
+
     def open_key_value_store(
         self,
         id: str | None = None,

@@ -22,6 +22,8 @@ def test_all_is_pinned() -> None:
             'ApifyClientError',
             'ApifyConnectionError',
             'ApifyTimeoutError',
+            'ChargeResult',
+            'ChargingManager',
             'Configuration',
             'ConfigurationError',
             'Event',
