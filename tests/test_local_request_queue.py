@@ -632,6 +632,19 @@ def test_opening_and_reading_a_queue_writes_nothing(
     assert folder_state(queue_dir) == before
 
 
+def test_metadata_counts_follow_the_changes_of_two_clients(
+    open_queue: Callable[..., RequestQueue], queue_dir: Path
+) -> None:
+    """A change that brings the counts back to what a client last wrote is still written."""
+    first, second = open_queue(), open_queue()
+    for n, queue in enumerate([first, second, first, second]):
+        queue.add_request(f'https://example.com/{n}')  # first last wrote a total of 3
+    assert metadata_file(queue_dir)['total_request_count'] == 4
+    (queue_dir / file_name('https://example.com/3')).unlink()
+    assert [first.fetch_next_request() is not None for _ in range(4)] == [True] * 3 + [False]
+    assert metadata_file(queue_dir)['total_request_count'] == 3  # /3 is forgotten
+
+
 def test_compaction_bounds_the_journal_under_churn(
     open_queue: Callable[..., RequestQueue], queue_dir: Path
 ) -> None:

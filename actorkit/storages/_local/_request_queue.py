@@ -131,6 +131,8 @@ class LocalRequestQueueClient:
         self._had_multiple_clients = metadata.had_multiple_clients
         self._stored_metadata: dict[str, Any] = {}
         self._metadata_dirty = False
+        self._metadata_unknown = False
+        """Whether another client may have rewritten the metadata file since this one did."""
         self._metadata_written_at = float('-inf')
         self._last_sweep = 0.0
         self._dropped = False
@@ -179,9 +181,11 @@ class LocalRequestQueueClient:
             self._open()  # the journal was deleted: rebuild it from the request files
         elif status == 'replaced':
             self._reload(self._journal.load())
+            self._metadata_unknown = True
         elif status == 'grown':
             self._apply_all(self._journal.read_new())
             self._had_multiple_clients = True  # written with the next change, never by a read
+            self._metadata_unknown = True  # another client may have rewritten the file
 
     def _append(self, events: Sequence[list[Any]], *, apply: bool = True) -> None:
         """Apply events to the in-memory state (unless done) and append them in one write."""
@@ -251,8 +255,10 @@ class LocalRequestQueueClient:
 
     def _changed(self) -> None:
         """Record a change in the metadata file (see the module docstring for when)."""
-        if out_of_date(self._stored_metadata, self._counts(), self._had_multiple_clients) or (
-            time.monotonic() - self._metadata_written_at >= _METADATA_INTERVAL
+        if (
+            self._metadata_unknown
+            or out_of_date(self._stored_metadata, self._counts(), self._had_multiple_clients)
+            or time.monotonic() - self._metadata_written_at >= _METADATA_INTERVAL
         ):
             self._write_metadata(modified=True)
         else:
@@ -273,7 +279,7 @@ class LocalRequestQueueClient:
         )
         replace_file(str(self._metadata_path), dump_json(content))
         self._stored_metadata = content
-        self._metadata_dirty = False
+        self._metadata_dirty = self._metadata_unknown = False
         self._metadata_written_at = time.monotonic()
 
     # --- request files ----------------------------------------------------------------------
