@@ -246,6 +246,26 @@ def test_bodies_of_1_kib_or_more_are_gzipped(client: ApifyClient, platform: Fake
     assert gzip.decompress(gzip.compress(b'x')) == b'x'
 
 
+def test_already_compressed_bodies_are_not_gzipped_again(
+    client: ApifyClient, platform: FakePlatform
+) -> None:
+    """A large JPEG or ZIP record is sent as it is; a large SVG or text is compressed."""
+    store_id = platform.create_key_value_store()
+    store = client.key_value_store(store_id)
+    platform.clear_received()
+    payload = b'\xff' * 4096
+    for key, content_type in (
+        ('photo', 'image/jpeg'),
+        ('archive', 'application/zip'),
+        ('drawing', 'image/svg+xml'),
+        ('notes', 'text/plain; charset=utf-8'),
+    ):
+        store.set_record(key, payload, content_type=content_type)
+        assert platform.record(store_id, key) == (payload, content_type)
+    encodings = [d.content_encoding for d in platform.received_details if d.method == 'PUT']
+    assert encodings == [None, None, 'gzip', 'gzip']
+
+
 def test_large_records_round_trip(client: ApifyClient, platform: FakePlatform) -> None:
     """A 2 MB record goes up gzipped and comes back whole."""
     store = client.key_value_store(platform.create_key_value_store())

@@ -64,7 +64,8 @@ LONG = 360.0
 MAX_ATTEMPT_TIMEOUT = 360.0
 """The longest one attempt may take when the client has no ``timeout`` of its own."""
 GZIP_MIN_BYTES = 1024
-"""Bodies this long or longer are sent gzip-compressed."""
+"""Bodies this long or longer are sent gzip-compressed (unless already compressed: images,
+audio, video, archives)."""
 RETRY_AFTER_CAP = 60.0
 """The longest wait a ``Retry-After`` header can impose before the next attempt."""
 
@@ -427,7 +428,7 @@ class HttpClient:
             if body is not None:
                 if content_type is not None:
                     request_headers['Content-Type'] = _checked_header('Content-Type', content_type)
-                if len(body) >= GZIP_MIN_BYTES:
+                if len(body) >= GZIP_MIN_BYTES and _worth_compressing(content_type):
                     body = gzip.compress(body, compresslevel=6, mtime=0)
                     request_headers['Content-Encoding'] = 'gzip'
         connection = self._connection()
@@ -533,6 +534,34 @@ class HttpClient:
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug('%s', error)
         return error
+
+
+_COMPRESSED_PREFIXES = ('image/', 'audio/', 'video/', 'font/woff')
+_RAW_EXCEPTIONS = frozenset(
+    {'image/bmp', 'image/svg+xml', 'image/tiff', 'audio/wav', 'audio/x-wav'}
+)
+_COMPRESSED_TYPES = frozenset(
+    {
+        'application/gzip',
+        'application/x-gzip',
+        'application/zip',
+        'application/x-7z-compressed',
+        'application/x-bzip2',
+        'application/x-xz',
+        'application/zstd',
+        'application/vnd.rar',
+    }
+)
+
+
+def _worth_compressing(content_type: str | None) -> bool:
+    """Whether gzip can shrink a body of this type (not a JPEG, a ZIP, a video, ...)."""
+    if not content_type:
+        return True
+    media_type = content_type.split(';', 1)[0].strip().lower()
+    if media_type in _RAW_EXCEPTIONS:
+        return True
+    return media_type not in _COMPRESSED_TYPES and not media_type.startswith(_COMPRESSED_PREFIXES)
 
 
 def _checked_header(name: str, value: str) -> str:
