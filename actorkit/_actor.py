@@ -217,6 +217,9 @@ class Actor(
             self._config = config
             if self._configure_logging is not False:
                 configure_logging(config.log_level, force=bool(self._configure_logging))
+            # At home this connects to the events websocket, and fails init() if it cannot,
+            # before anything else of the run is started.
+            sources = self._event_sources(config)
             interrupt = (
                 config.interrupt_on_abort
                 if self._interrupt_on_abort is None
@@ -238,7 +241,7 @@ class Actor(
                 )
             self._events.start(
                 persist_state_interval=config.persist_state_interval_millis / 1000,
-                sources=self._event_sources(config),
+                sources=sources,
                 interrupt_on_abort=interrupt,
             )
             self._state = 'running'
@@ -255,7 +258,22 @@ class Actor(
 
     def _event_sources(self, config: Configuration) -> list[EventSource]:
         if config.is_at_home:
-            return []
+            # As the official SDK: at home SYSTEM_INFO comes only from the platform, while the
+            # periodic PERSIST_STATE timer runs everywhere (the EventManager's own).
+            if not config.events_websocket_url:
+                logger.debug('ACTOR_EVENTS_WEBSOCKET_URL is not set: no platform events')
+                return []
+            from actorkit.events._websocket import PlatformEventSource  # noqa: PLC0415
+
+            source = PlatformEventSource(
+                config.events_websocket_url,
+                dedicated_cpus=config.dedicated_cpus or 1.0,
+                ping_interval=config.events_ping_interval_secs,
+                ping_timeout=config.events_ping_timeout_secs,
+                exit_timeout=self._event_listeners_timeout,
+            )
+            source.connect()
+            return [source]
         return [
             LocalSystemInfoSource(
                 config.system_info_interval_millis / 1000, config.max_used_cpu_ratio

@@ -321,6 +321,22 @@ class Configuration:
         default=False, metadata=_env('ACTORKIT_INTERRUPT_ON_ABORT')
     )
     """Raise KeyboardInterrupt in the main thread when the platform aborts the run."""
+    events_ping_interval_secs: float = attrs.field(
+        default=10.0,
+        metadata=_env(
+            'ACTORKIT_EVENTS_PING_INTERVAL_SECS',
+            check=_in_range('a number of seconds above 0', 0, above=True),
+        ),
+    )
+    """Seconds between keep-alive pings on the platform's events websocket."""
+    events_ping_timeout_secs: float = attrs.field(
+        default=20.0,
+        metadata=_env(
+            'ACTORKIT_EVENTS_PING_TIMEOUT_SECS',
+            check=_in_range('a number of seconds above 0', 0, above=True),
+        ),
+    )
+    """Seconds a ping may go unanswered before the events websocket counts as dropped."""
     request_queue_lock_secs: int = attrs.field(
         default=180,
         metadata=_env(

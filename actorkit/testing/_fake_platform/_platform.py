@@ -4,12 +4,12 @@ Each request goes: HTTP server thread -> :meth:`FakePlatform._respond` (record i
 injected fault, decompress and size-check the body) -> :meth:`FakePlatform._process` (resolve
 path aliases, route, check the token) -> a resource handler, under the state lock.
 
-Seams for the events websocket (part 2): ``FakePlatform._events`` is where an events server
-will live; when set, :meth:`FakePlatform._environment` adds ``ACTOR_EVENTS_WEBSOCKET_URL`` from
-its ``url_for(run_id)``. The run handlers call :meth:`FakePlatform._on_abort`,
-:meth:`FakePlatform._on_metamorph` and :meth:`FakePlatform._on_reboot` with the state lock
-held, which is where ``aborting``/``persistState`` events and dropped connections will go;
-``send_event`` and ``drop_events_connection`` will be public methods next to them.
+The events websocket (``_events.py``) runs beside the HTTP server: each run's environment
+has its ``ACTOR_EVENTS_WEBSOCKET_URL``; tests send events with :meth:`FakePlatform.send_event`
+and break connections with :meth:`FakePlatform.drop_events_connection`. The run handlers call
+:meth:`FakePlatform._on_abort`, :meth:`FakePlatform._on_metamorph` and
+:meth:`FakePlatform._on_reboot` with the state lock held (a graceful abort sends ``aborting``
+and ``persistState`` from there).
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ from actorkit.testing._fake_platform._common import (
     iso,
 )
 from actorkit.testing._fake_platform._datasets import DatasetsApi
+from actorkit.testing._fake_platform._events import EventsConnection, EventsServer
 from actorkit.testing._fake_platform._faults import Fault, FaultBook
 from actorkit.testing._fake_platform._key_value_stores import KeyValueStoresApi, Record
 from actorkit.testing._fake_platform._request_queues import RequestQueuesApi
@@ -56,7 +57,7 @@ from actorkit.testing._fake_platform._server import Answer, HttpServer, RawReque
 from actorkit.testing._fake_platform._state import State
 from actorkit.testing._fake_platform._webhooks import WebhooksApi
 
-__all__ = ['Charge', 'FakePlatform', 'Fault', 'Received', 'ReceivedRequest']
+__all__ = ['Charge', 'EventsConnection', 'FakePlatform', 'Fault', 'Received', 'ReceivedRequest']
 
 _log = logging.getLogger('actorkit.testing')
 _SECRET_HEADERS = frozenset({'authorization', 'cookie'})
@@ -180,10 +181,16 @@ class FakePlatform:
         port: The port to listen on; 0 picks a free one.
         abort_grace_secs: How long a graceful abort stays ABORTING before it is ABORTED
             (the platform waits 30 s).
+        events_ping_interval: Seconds between the pings the events websocket sends.
     """
 
     def __init__(
-        self, *, token: str | None = None, port: int = 0, abort_grace_secs: float = 30.0
+        self,
+        *,
+        token: str | None = None,
+        port: int = 0,
+        abort_grace_secs: float = 30.0,
+        events_ping_interval: float = 10.0,
     ) -> None:
         self._state = State(token or f'apify_api_fake_{secrets.token_hex(12)}')
         self._port = port
@@ -209,8 +216,10 @@ class FakePlatform:
         ):
             for method, template, handler in api.routes():
                 self._router.add(method, template, handler)
-        self._events: Any = None
-        """Part 2 seam: the websocket events server (``ACTOR_EVENTS_WEBSOCKET_URL``)."""
+        self._events: EventsServer | None = None
+        """The events websocket server (``ACTOR_EVENTS_WEBSOCKET_URL``), while serving."""
+        self.events_ping_interval = events_ping_interval
+        """Seconds between the pings the events websocket sends each connection."""
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -233,7 +242,13 @@ class FakePlatform:
             self._state.public_base_url = self._state.base_url
         server.start()
         self._server = server
+        self._events = EventsServer(self._run_exists, ping_interval=self.events_ping_interval)
+        self._events.start()
         return self
+
+    def _run_exists(self, run_id: str) -> bool:
+        with self._state.lock:
+            return run_id in self._state.runs
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop serving: close every connection, wake every waiting request, join the threads.
@@ -251,6 +266,9 @@ class FakePlatform:
         with self._state.lock:
             self._state.changed.notify_all()
         server.stop(deadline.remaining())
+        events, self._events = self._events, None
+        if events is not None:
+            events.stop(deadline)
         with self._state.lock:
             handlers = self._runs.threads()
         join_all(handlers, deadline)
@@ -898,10 +916,80 @@ class FakePlatform:
             self._received.clear()
             self._received_details.clear()
 
+    # ------------------------------------------------------------------ events websocket
+
+    def _events_server(self) -> EventsServer:
+        if self._events is None:
+            raise RuntimeError('FakePlatform is not running: call start() or use `with`')
+        return self._events
+
+    def send_event(self, run_id: str, name: str, data: Any = None) -> int:
+        """Send an event on the run's events websocket, as the platform does.
+
+        Example: ``platform.send_event(run_id, 'migrating', {'timeRemainingSecs': 30})``.
+
+        Args:
+            run_id: The run.
+            name: The event name (``persistState``, ``systemInfo``, ``migrating``,
+                ``aborting``, ``exit`` or any other).
+            data: The event's ``data`` (JSON-able); left out of the frame when ``None``.
+
+        Returns:
+            How many open connections of the run it was sent to (0 if none is open).
+
+        Raises:
+            LookupError: There is no such run.
+        """
+        self._find_run(run_id)
+        return self._events_server().send(run_id, name, data)
+
+    def drop_events_connection(self, run_id: str, close_code: int | None = None) -> int:
+        """Close the run's events connections, as a network failure or the platform would.
+
+        Args:
+            run_id: The run.
+            close_code: Send a close frame with this code (1008: the platform refuses the run
+                for good); ``None`` drops the TCP connection without one.
+
+        Returns:
+            How many connections were closed.
+        """
+        self._find_run(run_id)
+        return self._events_server().drop(run_id, close_code)
+
+    def wait_for_events_connection(self, run_id: str, timeout: float = 10.0) -> None:
+        """Wait until the run has an open events connection (after a drop: a new one).
+
+        Raises:
+            TimeoutError: None was opened within ``timeout`` seconds.
+            LookupError: There is no such run.
+        """
+        self._find_run(run_id)
+        self._events_server().wait_for_connection(run_id, timeout)
+
+    def events_connections(self, run_id: str) -> list[EventsConnection]:
+        """The run's open events connections, with their ping and event counts."""
+        self._find_run(run_id)
+        return self._events_server().connections(run_id)
+
+    def stall_events_connection(self, run_id: str) -> int:
+        """Make the run's events connections silent (no pings, pongs or events): half-open.
+
+        A client whose pings go unanswered should drop such a connection and reconnect.
+
+        Returns:
+            How many connections were stalled.
+        """
+        self._find_run(run_id)
+        return self._events_server().stall(run_id)
+
     # ------------------------------------------------------------------ part 2 seams
 
     def _on_abort(self, run: Run, *, gracefully: bool) -> None:
-        """A run was aborted (the events server will send ``aborting`` here)."""
+        """A run was aborted: a graceful abort sends ``aborting`` and ``persistState``."""
+        if gracefully and self._events is not None:
+            self._events.send(run.id, 'aborting')
+            self._events.send(run.id, 'persistState', {'isMigrating': False})
 
     def _on_metamorph(self, run: Run) -> None:
         """A run metamorphed (the events server will close the old process's connection)."""
