@@ -39,7 +39,7 @@ def _calls(platform: FakePlatform, method: str, suffix: str) -> int:
 def test_dataset_get_or_create_returns_the_same_named_dataset(client: ApifyClient) -> None:
     """get_or_create by name creates the dataset once and then finds it."""
     first = client.datasets().get_or_create(name='results')
-    again = client.datasets().get_or_create(name='results')
+    again = client.datasets().get_or_create('results')
     unnamed = client.datasets().get_or_create()
     assert first['id'] == again['id'] != unnamed['id']
     assert first['name'] == 'results'
@@ -512,8 +512,8 @@ def test_webhooks_create_list_get_delete(client: ApifyClient, platform: FakePlat
     assert created['condition'] == {'actorRunId': run_id}
     assert created['isAdHoc'] is True
     again = client.webhooks().create(
-        event_types=['ACTOR.RUN.SUCCEEDED'],
-        request_url='https://example.com/hook',
+        ['ACTOR.RUN.SUCCEEDED'],
+        'https://example.com/hook',
         actor_run_id=run_id,
         is_ad_hoc=True,
         idempotency_key='once',

@@ -42,7 +42,7 @@ class DatasetCollectionClient(ResourceClient):
         )
         return ListPage.from_data(data)
 
-    def get_or_create(self, *, name: str | None = None) -> dict[str, Any]:
+    def get_or_create(self, name: str | None = None) -> dict[str, Any]:
         """Return the dataset called ``name``, creating it when missing (unnamed: a new one)."""
         return dict(self._send_json('POST', params=query(name=name), timeout=SHORT))
 
@@ -55,7 +55,7 @@ class DatasetClient(ResourceClient):
         result = self._get_or_none()
         return None if result is None else dict(result)
 
-    def update(self, *, name: str | None = None) -> dict[str, Any]:
+    def update(self, name: str | None = None) -> dict[str, Any]:
         """Rename the dataset (``None`` leaves the name as it is) and return its metadata."""
         return dict(self._send_json('PUT', value=drop_none({'name': name}), timeout=SHORT))
 

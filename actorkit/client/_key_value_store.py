@@ -86,7 +86,7 @@ class KeyValueStoreCollectionClient(ResourceClient):
         )
         return ListPage.from_data(data)
 
-    def get_or_create(self, *, name: str | None = None) -> dict[str, Any]:
+    def get_or_create(self, name: str | None = None) -> dict[str, Any]:
         """Return the store called ``name``, creating it when missing (unnamed: a new one)."""
         return dict(self._send_json('POST', params=query(name=name), timeout=SHORT))
 
@@ -99,7 +99,7 @@ class KeyValueStoreClient(ResourceClient):
         result = self._get_or_none()
         return None if result is None else dict(result)
 
-    def update(self, *, name: str | None = None) -> dict[str, Any]:
+    def update(self, name: str | None = None) -> dict[str, Any]:
         """Rename the store (``None`` leaves the name as it is) and return its metadata."""
         return dict(self._send_json('PUT', value=drop_none({'name': name}), timeout=SHORT))
 

@@ -40,7 +40,7 @@ class RequestQueueCollectionClient(ResourceClient):
         )
         return ListPage.from_data(data)
 
-    def get_or_create(self, *, name: str | None = None) -> dict[str, Any]:
+    def get_or_create(self, name: str | None = None) -> dict[str, Any]:
         """Return the queue called ``name``, creating it when missing (unnamed: a new one)."""
         return dict(self._send_json('POST', params=query(name=name), timeout=SHORT))
 
@@ -67,7 +67,7 @@ class RequestQueueClient(ResourceClient):
         result = self._get_or_none()
         return None if result is None else dict(result)
 
-    def update(self, *, name: str | None = None) -> dict[str, Any]:
+    def update(self, name: str | None = None) -> dict[str, Any]:
         """Rename the queue (``None`` leaves the name as it is) and return its metadata."""
         return dict(self._send_json('PUT', value=drop_none({'name': name}), timeout=SHORT))
 

@@ -22,9 +22,9 @@ class WebhookCollectionClient(ResourceClient):
 
     def create(
         self,
-        *,
         event_types: Sequence[str],
         request_url: str,
+        *,
         payload_template: str | None = None,
         headers_template: str | None = None,
         actor_id: str | None = None,
