@@ -54,7 +54,10 @@ class LocalProxy:
         self.server = ThreadingHTTPServer(('127.0.0.1', 0), Handler)
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(
-            target=self.server.serve_forever, name='test-local-proxy', daemon=True
+            target=self.server.serve_forever,
+            kwargs={'poll_interval': 0.05},
+            name='test-local-proxy',
+            daemon=True,
         )
         self.thread.start()
 
