@@ -93,6 +93,14 @@ class ActorPlatformMethods:
             new_url_function=new_url_function,
             config=config,
         )
-        client = self.new_client() if config.token else None
-        proxy_configuration.initialize(client)
+        if not (
+            proxy_configuration.uses_apify_proxy
+            and not (password or config.proxy_password)
+            and config.token
+        ):
+            proxy_configuration.initialize()
+            return proxy_configuration
+        # The password is the account's: fetched with the run's token, as the official SDK.
+        with self.new_client() as client:
+            proxy_configuration.initialize(client)
         return proxy_configuration
