@@ -299,6 +299,22 @@ def test_opening_to_read_lists_nothing_and_the_first_push_sweeps_temp_files(
     reader.close()
 
 
+def test_items_beyond_the_count_are_found_without_a_listing(
+    dataset: Dataset, root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Items past the metadata's count (a push in flight elsewhere) are read by number too."""
+    dataset.push_data([{'n': n} for n in range(1, 6)])
+    for n in range(6, 40):  # as another process's push writes them before the metadata
+        (folder(root) / f'{n:09d}.json').write_text(json.dumps({'n': n}))
+    with count_fs_calls(monkeypatch, folder(root)) as calls:
+        page = dataset.get_data(offset=30)
+        assert [item['n'] for item in page.items] == list(range(31, 40))
+        assert page.total == 39
+        assert dataset.get_data(limit=1, desc=True).items == [{'n': 39}]
+        assert calls.listings == 0
+        assert len(calls.stats) <= 2 * 20  # about 2 log2(34) probes per read
+
+
 def test_a_stale_count_or_a_hand_deleted_item_falls_back_to_a_listing(
     dataset: Dataset, root: Path
 ) -> None:

@@ -26,12 +26,11 @@ overwrite an item: the exclusive create catches it.
 Reads take no lock, list no folder and cost what the page costs: items are numbered
 contiguously from 1 and the count is exact, so a page of items ``offset + 1 .. offset + limit``
 opens exactly those files by number. The count comes from memory while the metadata file is the
-one this client last wrote or checked (one ``stat``); otherwise from the metadata file, checked
-cheaply (item ``count`` exists, item ``count + 1`` does not). Only when that check fails (a
-crashed writer left the count stale, or items were written by hand) or a file of the page is
-missing (an item deleted by hand) is the folder listed, and the listing's order used. An item
-file is complete from the moment it has its name. Reading never writes (no ``accessed_at``
-rewrite).
+one this client last wrote or checked (one ``stat``), else from the metadata file (item
+``count`` must exist); items beyond it (another process's push in flight, a crashed writer's
+last items) are found by probing numbers. Only when a file is missing (an item deleted by hand,
+a purge meanwhile) is the folder listed, and the listing's order used. An item file is complete
+from the moment it has its name. Reading never writes (no ``accessed_at`` rewrite).
 """
 
 from __future__ import annotations
@@ -343,9 +342,12 @@ class LocalDatasetClient:
     def _known_count(self) -> int | None:
         """Return the item count when the items are known to be files 1..count, else ``None``.
 
-        Costs two ``stat`` calls (the metadata file, and item ``count + 1`` that must not
+        Costs two ``stat`` calls (the metadata file, and item ``count + 1`` that should not
         exist) while the metadata file is unchanged since it was last checked; otherwise one
-        small read and two more ``stat`` calls. ``None`` means: list the folder.
+        small read and two more ``stat`` calls. Items beyond the count (a push of another
+        process in flight, a writer that died before updating the metadata, files added by
+        hand) are found by probing numbers, a few ``stat`` calls more. ``None`` means: list
+        the folder.
         """
         try:
             stat = os.stat(self._meta_path)
@@ -354,20 +356,40 @@ class LocalDatasetClient:
         signature = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
         view = self._read_view
         if view is not None and view[0] == signature:
-            # Items beyond the count (a writer that died before updating the metadata, or
-            # files added by hand) send the read to a listing, as they did when checked.
-            return None if self._exists(view[1] + 1) else view[1]
-        try:
-            data = read_storage_metadata(Path(self._meta_path))
-        except StorageError:
-            return None
-        count = data.get('item_count') if data is not None else None
-        if not isinstance(count, int) or isinstance(count, bool) or count < 0:
-            return None
-        if (count and not self._exists(count)) or self._exists(count + 1):
-            return None  # a stale count (a crashed writer) or items written by hand
-        self._read_view = (signature, count)
-        return count
+            count = view[1]
+        else:
+            try:
+                data = read_storage_metadata(Path(self._meta_path))
+            except StorageError:
+                return None
+            recorded = data.get('item_count') if data is not None else None
+            if not isinstance(recorded, int) or isinstance(recorded, bool) or recorded < 0:
+                return None
+            count = recorded
+            if count and not self._exists(count):
+                return None  # fewer files than the count says: deleted by hand, or a purge
+            self._read_view = (signature, count)
+        return self._last_number_from(count) if self._exists(count + 1) else count
+
+    def _last_number_from(self, known: int) -> int:
+        """Return the highest item number from ``known + 1`` on, probing numbers (no listing).
+
+        Item ``known + 1`` exists. Galloping then halving costs about ``2 log2(k)`` ``stat``
+        calls for ``k`` items beyond ``known``; items are created in order, so none is missing
+        below the highest one found (a gap left by hand is noticed when its page is read).
+        """
+        low, step = known + 1, 1
+        while self._exists(low + step):
+            low += step
+            step *= 2
+        high = low + step  # does not exist
+        while high - low > 1:
+            middle = (low + high) // 2
+            if self._exists(middle):
+                low = middle
+            else:
+                high = middle
+        return low
 
     def _listed_names(self) -> list[str]:
         """List the item files (the slow path) and note whether they have gaps."""
