@@ -14,6 +14,15 @@ if TYPE_CHECKING:
     from actorkit.charging import ChargeResult, ChargingManager
     from actorkit.storages._dataset import Dataset
 
+
+def _usd(amount: Decimal) -> str:
+    """An amount of USD for people: cents always, more digits only when it has them."""
+    if not amount.is_finite():
+        return 'unlimited'
+    cents = amount.quantize(Decimal('0.01'))
+    return f'${cents}' if cents == amount else f'${amount.normalize():f}'
+
+
 _build_lock = threading.Lock()
 """Serializes building the charging manager of a run (rare: once per run)."""
 
@@ -153,14 +162,14 @@ class ActorChargingMethods:
                     f'events: {known})'
                 )
             needed += price * count
-            parts.append(f'{count} x {name} at ${price}')
+            parts.append(f'{count} x {name} at {_usd(price)}')
         left = manager.get_max_total_charge_usd() - manager.calculate_total_charged_amount()
         if needed <= left:
             return True
         self.fail(
             status_message=(
-                f'The maximum total charge of this run leaves ${left} but the Actor needs at '
-                f'least ${needed} ({", ".join(parts)}): start the run again with a higher '
+                f'The maximum total charge of this run leaves {_usd(left)} but the Actor needs '
+                f'at least {_usd(needed)} ({", ".join(parts)}): start the run again with a higher '
                 f'maximum total charge. Nothing was charged.'
             ),
             exit_code=1,
