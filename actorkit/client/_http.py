@@ -29,7 +29,6 @@ the server). When the environment names a proxy for the API, calls go through
 
 from __future__ import annotations
 
-import gzip
 import json
 import logging
 import os
@@ -42,8 +41,6 @@ import weakref
 import zlib
 from collections.abc import Mapping
 from datetime import timedelta
-from http.client import HTTPConnection as _PlainConnection
-from http.client import HTTPResponse
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlencode, urlsplit
 
@@ -51,6 +48,8 @@ from actorkit._errors import ApifyApiError, ApifyConnectionError, ApifyTimeoutEr
 from actorkit._version import __version__
 
 if TYPE_CHECKING:
+    from http.client import HTTPConnection as _PlainConnection
+
     from requests import Session
 
 logger = logging.getLogger('actorkit.client')
@@ -151,14 +150,15 @@ class Redactor:
         return text
 
 
-class _Errors:
-    """The exception classes of the libraries below, sorted into the client's two kinds.
+class _Lazy:
+    """What the calls need from the libraries below, imported when the first connection is made.
 
-    Also keeps urllib3's ``wait_for_read`` (poll where there is poll) for the hot path.
+    The exception classes sorted into the client's two kinds (timeouts, broken connections),
+    ``http.client.HTTPResponse`` and urllib3's ``wait_for_read`` (poll where there is poll).
     """
 
     def __init__(self) -> None:
-        from http.client import HTTPException  # noqa: PLC0415
+        from http.client import HTTPException, HTTPResponse  # noqa: PLC0415
 
         from requests import RequestException  # noqa: PLC0415
         from requests import Timeout as RequestsTimeout  # noqa: PLC0415
@@ -171,6 +171,7 @@ class _Errors:
         from urllib3.util.wait import wait_for_read  # noqa: PLC0415
 
         self.wait_for_read = wait_for_read
+        self.response_class = HTTPResponse
         self.timeouts: tuple[type[Exception], ...] = (
             TimeoutError,
             ConnectTimeoutError,
@@ -189,7 +190,7 @@ class _Errors:
         )
 
 
-_errors: _Errors | None = None
+_lazy: _Lazy | None = None
 
 
 class _Connection:
@@ -207,9 +208,9 @@ class _Connection:
         from requests.utils import get_environ_proxies, select_proxy  # noqa: PLC0415
         from urllib3.connection import HTTPConnection  # noqa: PLC0415
 
-        global _errors
-        if _errors is None:
-            _errors = _Errors()
+        global _lazy
+        if _lazy is None:
+            _lazy = _Lazy()
         self.session = requests.Session()
         self.generation = _fork_generation
         self.timeout = -1.0
@@ -284,7 +285,8 @@ class _Connection:
                 sock.settimeout(seconds)
                 self.timeout = seconds
             sock.sendall(request)
-            answer = HTTPResponse(sock, method=method)
+            assert _lazy is not None
+            answer = _lazy.response_class(sock, method=method)
             answer.begin()
             data = answer.read()
             if answer.will_close:
@@ -300,9 +302,9 @@ class _Connection:
 
 def _is_dropped(sock: socket.socket) -> bool:
     """Whether an idle keep-alive socket was closed (or spoke out of turn) by the server."""
-    assert _errors is not None
+    assert _lazy is not None
     try:
-        return _errors.wait_for_read(sock, timeout=0.0)
+        return _lazy.wait_for_read(sock, timeout=0.0)
     except OSError:
         return True
 
@@ -429,10 +431,11 @@ class HttpClient:
                 if content_type is not None:
                     request_headers['Content-Type'] = _checked_header('Content-Type', content_type)
                 if len(body) >= GZIP_MIN_BYTES and _worth_compressing(content_type):
-                    body = gzip.compress(body, compresslevel=6, mtime=0)
+                    packer = zlib.compressobj(6, zlib.DEFLATED, 31)  # 31: the gzip format
+                    body = packer.compress(body) + packer.flush()
                     request_headers['Content-Encoding'] = 'gzip'
         connection = self._connection()
-        errors = _errors
+        errors = _lazy
         assert errors is not None
         attempt = 1
         while True:
@@ -496,7 +499,7 @@ class HttpClient:
         return random.uniform(1, 2) * self.min_delay * float(2 ** (attempt - 1))  # noqa: S311
 
     def _translate(
-        self, errors: _Errors, exc: Exception, call: tuple[str, str, int, float]
+        self, errors: _Lazy, exc: Exception, call: tuple[str, str, int, float]
     ) -> ApifyConnectionError | ApifyTimeoutError | None:
         method, path, attempt, seconds = call
         where = f'{method} {self.redact(path)}'
