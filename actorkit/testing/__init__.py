@@ -15,9 +15,12 @@ scheduled have finished, so tests never need to sleep::
             wait_for_listeners()
             assert actor.get_value('STATE') == ...
 
-``FakePlatform`` is a local Apify platform (the API v2 over HTTP on 127.0.0.1) to run Actors
-and API clients against; it is imported on first use, so ``import actorkit.testing`` stays
-light. With pytest, the ``fake_platform`` fixture gives a started one.
+``FakePlatform`` is a local Apify platform (the API v2 over HTTP on 127.0.0.1, and each run's
+events websocket) to run Actors and API clients against; it is imported on first use, so
+``import actorkit.testing`` stays light. With pytest, the ``fake_platform`` fixture gives a
+started one. ``platform.send_event(run_id, 'migrating', {'timeRemainingSecs': 30})`` sends a
+platform event to the run's process over the real websocket, after
+``platform.wait_for_events_connection(run_id)``.
 """
 
 from __future__ import annotations

@@ -172,6 +172,10 @@ class FakePlatform:
             subprocess.run([sys.executable, 'main.py'], env={**os.environ, **env}, check=True)
             assert platform.dataset_items(env['ACTOR_DEFAULT_DATASET_ID']) == [...]
 
+    Each run also has its events websocket (``ACTOR_EVENTS_WEBSOCKET_URL`` in its env): a
+    process running as the run connects there, and :meth:`send_event` and
+    :meth:`drop_events_connection` act on it as the platform and the network would.
+
     Nothing really runs: a run stays RUNNING until the test finishes it (:meth:`finish_run`),
     it is aborted, it times out, or the handler of its Actor (:meth:`create_actor`) returns.
     All methods are thread-safe.
