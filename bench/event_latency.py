@@ -12,7 +12,9 @@ Two modes:
   has signalled (so frames never queue). Clock: ``time.perf_counter_ns``.
 - ``subprocess``: the Actor runs in a child process, as on the platform; frames are paced
   ``--gap-ms`` apart and the child reports its listener times at exit. Clock:
-  ``time.time_ns`` (the same system clock in both processes).
+  ``time.time_ns`` (the same system clock in both processes). On a busy machine a frame may
+  reach a listener that is still busy with two earlier ones; it is then merged into the
+  waiting call (the EventManager's rule) and counted as ``merged``, not timed.
 
 Usage: ``.venv/bin/python bench/event_latency.py [--events 1000] [--mode both]``.
 """
@@ -151,11 +153,14 @@ def in_subprocess(events: int, warmup: int, gap_ms: float) -> dict[str, object]:
         finally:
             child.kill()
             child.wait()
-    missing = [s for s in range(warmup + events) if s not in started]
-    if missing:
-        raise RuntimeError(f'{len(missing)} events did not reach the child listener')
-    latencies = [(started[s] - sent[s]) / 1e6 for s in range(warmup, warmup + events)]
-    return _summary('subprocess', latencies)
+    # A frame that arrives while the listener still runs one call and has one waiting is
+    # merged into the waiting call (the foundation's rule): it has no latency of its own.
+    timed = [s for s in range(warmup, warmup + events) if s in started]
+    merged = events - len(timed)
+    if merged:
+        print(f'subprocess: {merged} events were merged into a waiting call (machine busy)')
+    latencies = [(started[s] - sent[s]) / 1e6 for s in timed]
+    return {**_summary('subprocess', latencies), 'merged': merged}
 
 
 def main() -> None:
