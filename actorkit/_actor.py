@@ -230,6 +230,7 @@ class Actor(
             self._status.start_run(platform_publisher(config))
             self._stopped.clear()
             self._storages = StorageManager(config)
+            self._storages.push_gate = self._charge_default_push
             self._events.dispatcher.on(
                 Event.PERSIST_STATE, self._storages.persist_states, internal=True
             )

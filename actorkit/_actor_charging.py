@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
     from actorkit._config import Configuration
     from actorkit._storage_manager import StorageManager
@@ -185,7 +185,13 @@ class ActorChargingMethods:
         items = _as_items(data)
         return self.get_charging_manager().push(
             items,
-            dataset.push_data,
+            dataset._push_ungated,  # the gate is this very call
             charged_event_name,
             item_count=lambda: dataset.item_count,
         )
+
+    def _charge_default_push(
+        self, items: list[Any], push: Callable[[list[Any]], None], item_count: Callable[[], int]
+    ) -> None:
+        """Push to the default dataset through the charging (``Dataset.push_data``)."""
+        self.get_charging_manager().push(items, push, None, item_count=item_count)

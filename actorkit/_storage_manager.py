@@ -15,7 +15,7 @@ from actorkit._state import DEFAULT_STATE_KEY, State, StateSaver, initial_state
 
 if TYPE_CHECKING:
     from actorkit.storages._backend import StorageBackend
-    from actorkit.storages._dataset import Dataset
+    from actorkit.storages._dataset import Dataset, PushGate
     from actorkit.storages._key_value_store import KeyValueStore
     from actorkit.storages._request_queue import RequestQueue
     from actorkit.storages._run_purge import RunPurge
@@ -49,6 +49,8 @@ class StorageManager:
         self._savers: dict[tuple[str, str], StateSaver] = {}
         self._closed = False
         self._run_purge: RunPurge | None = None
+        self.push_gate: PushGate | None = None
+        """Set by the Actor: pushes to the default dataset go through the run's charging."""
         if not config.is_at_home:
             # The run's token goes into os.environ now, before the Actor can start a worker.
             from actorkit.storages._run_purge import RunPurge  # noqa: PLC0415
@@ -127,6 +129,15 @@ class StorageManager:
             result: _T = opened[1]
             return result
 
+    def _gate_default_push(
+        self, items: list[Any], push: Callable[[list[Any]], None], item_count: Callable[[], int]
+    ) -> None:
+        gate = self.push_gate
+        if gate is None:
+            push(items)
+        else:
+            gate(items, push, item_count)
+
     def purge_once_per_run(self, kind: str, client: Any) -> None:
         """Purge a local storage once per run, whichever process of the run comes first.
 
@@ -164,9 +175,14 @@ class StorageManager:
 
         _check_open_args(id, name, alias)
         client = self.backend(force_cloud).open_dataset(id=id, name=name, alias=alias)
+        default = not (id or name or alias or force_cloud)
         return self._wrap(
             client,
-            lambda c: Dataset(c, open_key_value_store=self.open_key_value_store),
+            lambda c: Dataset(
+                c,
+                open_key_value_store=self.open_key_value_store,
+                push_gate=self._gate_default_push if default else None,
+            ),
             None if force_cloud else 'datasets',
         )
 

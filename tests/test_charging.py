@@ -247,6 +247,20 @@ def test_push_data_without_priced_events_returns_none(
     assert actor.open_dataset().item_count == 3
 
 
+def test_the_default_dataset_object_charges_its_pushes_too(
+    make_actor: Callable[..., Actor], tmp_path: Path
+) -> None:
+    """open_dataset().push_data charges the synthetic event and is cut, as the official SDK."""
+    actor = charging_actor(make_actor, max_total_charge_usd=Decimal('0.05'))
+    dataset = actor.open_dataset()
+    dataset.push_data([{'i': i} for i in range(8)])
+    assert dataset.item_count == 5
+    items = log_items(tmp_path / 'storage')
+    assert [(item['event_name'], item['charged_count']) for item in items] == [
+        (DEFAULT_DATASET_ITEM_EVENT, 5)
+    ]
+
+
 def test_named_datasets_never_charge(make_actor: Callable[..., Actor], tmp_path: Path) -> None:
     """Pushing to a named or aliased dataset charges nothing."""
     actor = charging_actor(make_actor, max_total_charge_usd=Decimal('0'))

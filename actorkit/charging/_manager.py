@@ -22,7 +22,7 @@ import logging
 import math
 import threading
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from decimal import Decimal
 from pathlib import Path
@@ -441,7 +441,10 @@ class ChargingManager:
             return self._charge_local(event_name, count, price, idempotency_key)
         if not self._at_home:
             with self._lock:  # pay-per-event pricing, local, but no log (a bare manager)
-                return self._commit_now(event_name, min(count, self._affordable(price) or count))
+                affordable = self._affordable(price)
+                return self._commit_now(
+                    event_name, count if affordable is None else min(count, affordable)
+                )
         return self._charge_at_home(event_name, count, price, idempotency_key)
 
     def _warn_not_ppe(self) -> None:
@@ -570,8 +573,8 @@ class ChargingManager:
 
     def push(
         self,
-        items: Sequence[Mapping[str, Any]],
-        push: Callable[[Sequence[Mapping[str, Any]]], None],
+        items: list[Any],
+        push: Callable[[list[Any]], None],
         charged_event_name: str | None,
         *,
         item_count: Callable[[], int] | None = None,
@@ -632,8 +635,8 @@ class ChargingManager:
 
     def _push_local(
         self,
-        items: Sequence[Mapping[str, Any]],
-        push: Callable[[Sequence[Mapping[str, Any]]], None],
+        items: list[Any],
+        push: Callable[[list[Any]], None],
         explicit: str | None,
         price: Decimal,
         synthetic_price: Decimal,
@@ -664,8 +667,8 @@ class ChargingManager:
 
     def _push_capped(
         self,
-        items: Sequence[Mapping[str, Any]],
-        push: Callable[[Sequence[Mapping[str, Any]]], None],
+        items: list[Any],
+        push: Callable[[list[Any]], None],
         item_count: Callable[[], int] | None,
     ) -> None:
         """Push, cut to ``ACTOR_MAX_PAID_DATASET_ITEMS`` under ``PRICE_PER_DATASET_ITEM``."""

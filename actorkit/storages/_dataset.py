@@ -74,6 +74,10 @@ def _field_list(value: object, label: str) -> list[str] | None:
     return names
 
 
+PushGate = Callable[[list[Any], Callable[[list[Any]], None], Callable[[], int]], Any]
+"""Pushes items through the run's charging: (items, push, item count reader)."""
+
+
 def _as_items(item_or_items: object) -> list[Any]:
     if isinstance(item_or_items, Mapping):
         return [item_or_items]
@@ -100,6 +104,7 @@ class Dataset(Storage[DatasetClient]):
         client: DatasetClient,
         *,
         open_key_value_store: Callable[..., KeyValueStore] | None = None,
+        push_gate: PushGate | None = None,
     ) -> None:
         """Wrap a backend client; use ``actor.open_dataset()`` instead.
 
@@ -107,9 +112,12 @@ class Dataset(Storage[DatasetClient]):
             client: The backend's client of this dataset.
             open_key_value_store: Opens a key-value store as ``actor.open_key_value_store``
                 does (no argument: the default store); :meth:`export_to` writes there.
+            push_gate: Pushes through the run's pay-per-event charging (the default dataset
+                only): called with the checked items, the push and the item count reader.
         """
         super().__init__(client)
         self._open_store = open_key_value_store
+        self._push_gate = push_gate
 
     @classmethod
     def open(
@@ -165,6 +173,14 @@ class Dataset(Storage[DatasetClient]):
             StorageLimitError: An item is larger than the platform accepts (9,437,184 bytes of
                 JSON); the message names its index and size.
         """
+        gate = self._push_gate
+        if gate is None:
+            self._push_ungated(data)
+        else:
+            gate(_as_items(data), self._push_ungated, lambda: self.item_count)
+
+    def _push_ungated(self, data: Mapping[str, Any] | Iterable[Mapping[str, Any]]) -> None:
+        """Push without charging (what :meth:`push_data` does outside pay-per-event runs)."""
         client = self._live()
         items = _as_items(data)
         for index, item in enumerate(items):
