@@ -96,12 +96,12 @@ def test_a_reset_connection_is_retried(client: ApifyClient, platform: FakePlatfo
 
 def test_a_timed_out_attempt_is_retried(platform: FakePlatform) -> None:
     """An attempt that gets no answer in time is abandoned and retried."""
-    with make_client(platform, timeout=0.2) as client:
-        fault = platform.inject_faults(status=None, delay=2.0, times=1)
+    with make_client(platform, timeout=0.5) as client:
+        fault = platform.inject_faults(status=None, delay=3.0, times=1)
         started = time.monotonic()
         assert client.user().get() is not None
         assert fault.triggered == 1
-        assert time.monotonic() - started < 1.9  # the held answer would take 2 s
+        assert time.monotonic() - started < 2.9  # the held answer would take 3 s
 
 
 def test_timeouts_give_up_with_an_apify_timeout_error(platform: FakePlatform) -> None:
@@ -411,7 +411,7 @@ def test_the_token_never_shows(platform: FakePlatform, caplog: pytest.LogCapture
     token = platform.token
     caplog.set_level(logging.DEBUG)
     seen: list[str] = []
-    with make_client(platform, max_retries=1, timeout=0.2) as client:
+    with make_client(platform, max_retries=1) as client:
         seen += [repr(client), str(client), repr(client.dataset('x')), repr(client.user())]
         store_id = platform.create_key_value_store()
         store = client.key_value_store(store_id)
@@ -431,9 +431,10 @@ def test_the_token_never_shows(platform: FakePlatform, caplog: pytest.LogCapture
         with pytest.raises(ApifyApiError) as caught:
             client.dataset(token).get()
         seen += [str(caught.value), repr(caught.value)]
-        platform.inject_faults(status=None, delay=1.0, times=2)
+    with make_client(platform, max_retries=1, timeout=0.3) as hasty:
+        platform.inject_faults(status=None, delay=2.0, times=2)
         with pytest.raises(ApifyTimeoutError) as timed_out:
-            client.key_value_store(token).get()
+            hasty.key_value_store(token).get()
         seen += [str(timed_out.value), repr(timed_out.value)]
     # Every logger but the fake platform's own access log (the server side, not the client).
     records = [r for r in caplog.records if not r.name.startswith('actorkit.testing')]
