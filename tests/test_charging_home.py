@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -12,7 +13,7 @@ from actorkit import Actor, ChargeResult, ChargingManager, Configuration
 from actorkit.charging import DEFAULT_DATASET_ITEM_EVENT
 from actorkit.client import ApifyApiError, ApifyClient, ApifyClientError
 from actorkit.testing import FakePlatform
-from tests._subprocess import TIMEOUT
+from tests._subprocess import TIMEOUT, describe, run_script
 
 PRICES = {'search': '0.10', 'page': 0.05}
 
@@ -124,6 +125,29 @@ def test_a_later_process_of_the_run_counts_what_earlier_ones_charged(
     assert platform.charged_usd(env['ACTOR_RUN_ID']) == Decimal('1.00')
 
 
+def test_a_process_that_crashed_after_charging_is_counted_by_the_next(
+    platform: FakePlatform, home_actor: Callable[..., Actor], tmp_path: Path
+) -> None:
+    """A process killed right after its charges leaves them counted: the run object has them."""
+    env = platform.run_env(pricing_info=PRICES, max_total_charge_usd='1')
+    script = """
+        import os
+        from actorkit import Actor
+        actor = Actor(exit_process=False, configure_logging=False)
+        actor.init()
+        actor.charge('search', 6)
+        os._exit(9)  # no exit(), no bookkeeping of any kind after the call
+    """
+    child_env: dict[str, str | None] = dict(env)
+    child_env['ACTOR_EVENTS_WEBSOCKET_URL'] = None
+    done = run_script(tmp_path, script, env=child_env)
+    assert done.returncode == 9, describe(done)
+    assert recorded(platform, env['ACTOR_RUN_ID']) == 6
+    actor = home_actor(env)  # the env still says nothing was charged
+    assert actor.charge('search', 6).charged_count == 4
+    assert platform.charged_usd(env['ACTOR_RUN_ID']) == Decimal('1.00')
+
+
 def test_push_data_at_home_charges_the_named_event_per_pushed_item(
     platform: FakePlatform, home_actor: Callable[..., Actor]
 ) -> None:
@@ -156,15 +180,20 @@ def test_a_refused_charge_raises_and_spends_nothing(
 
 
 def test_a_charge_that_lost_every_answer_counts_as_possibly_made(
-    platform: FakePlatform, fast_manager: Callable[..., ChargingManager]
+    platform: FakePlatform,
+    fast_manager: Callable[..., ChargingManager],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """A charge taken but never answered raises, and later charges cannot spend it again."""
     env = platform.run_env(pricing_info=PRICES, max_total_charge_usd='0.5')
     run_id = env['ACTOR_RUN_ID']
     manager = fast_manager(env)
     platform.inject_faults(503, times=3, path='/charge', after_processing=True)
-    with pytest.raises(ApifyClientError):
+    with pytest.raises(ApifyClientError) as raised, caplog.at_level('WARNING'):
         manager.charge('search', 3, idempotency_key='lost')
+    assert 'may have been taken' in caplog.text
+    for text in (caplog.text, str(raised.value), repr(manager)):
+        assert platform.token not in text
     assert recorded(platform, run_id) == 3
     assert manager.calculate_total_charged_amount() == Decimal('0.30')
     assert manager.charge('search', 5).charged_count == 2
