@@ -29,6 +29,7 @@ from actorkit.events._websocket import (
     EventsConnectionError,
     MalformedFrameError,
     PlatformEventSource,
+    backoff_delay,
     parse_frame,
 )
 from actorkit.testing import FakePlatform
@@ -592,3 +593,31 @@ def test_the_source_repr_hides_the_token() -> None:
     assert 's3cr3t' not in repr(source)
     assert 'pw' not in repr(source)
     assert '127.0.0.1:9/runs/r' in repr(source)
+
+
+def test_reconnect_delays_start_under_a_second_double_and_are_capped() -> None:
+    """The first retry comes within 1 s; later ones double up to a cap, with jitter."""
+    first = [backoff_delay(0) for _ in range(200)]
+    assert all(0 < delay <= 1.0 for delay in first)
+    assert len(set(first)) > 1  # jittered
+    assert max(backoff_delay(3) for _ in range(200)) <= 8 * max(first) * 2
+    assert all(backoff_delay(1000) <= 30.0 for _ in range(200))
+    assert min(backoff_delay(1000) for _ in range(200)) >= 15.0
+
+
+def test_reconnects_never_log_the_token_of_the_url(
+    platform: FakePlatform, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A URL with a token in its query is connected to, and no log line shows the token."""
+    caplog.set_level(logging.DEBUG)
+    env = platform.run_env()
+    env['ACTOR_EVENTS_WEBSOCKET_URL'] += '?token=s3cr3t-t0ken'
+    run_id = env['ACTOR_RUN_ID']
+    actor = Actor(config=Configuration.from_env(env), configure_logging=False)
+    actor.init()
+    platform.wait_for_events_connection(run_id)
+    platform.drop_events_connection(run_id)
+    platform.wait_for_events_connection(run_id)
+    actor.exit()
+    assert 'reconnected' in caplog.text
+    assert 's3cr3t-t0ken' not in caplog.text

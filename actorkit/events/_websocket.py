@@ -64,6 +64,16 @@ HEALTHY_CONNECTION_SECS = 5.0
 _MAX_LOGGED_FRAME = 200
 
 
+def backoff_delay(retry: int) -> float:
+    """Seconds to wait before reconnect attempt ``retry`` (0 first): doubling, capped, jittered.
+
+    Each delay is drawn between half and all of ``min(BACKOFF_MAX_SECS, BACKOFF_FIRST_SECS *
+    2**retry)``, so processes dropped together do not reconnect in step.
+    """
+    ceiling: float = min(BACKOFF_MAX_SECS, BACKOFF_FIRST_SECS * 2.0 ** min(retry, 30))
+    return ceiling * random.uniform(0.5, 1.0)  # noqa: S311 (jitter, not security)
+
+
 class EventsConnectionError(ActorkitError, RuntimeError):
     """The platform's events websocket could not be reached when the run started."""
 
@@ -351,9 +361,9 @@ class PlatformEventSource:
     def _reconnect(self) -> websocket.WebSocket | None:
         """Open a new connection, backing off between attempts; ``None`` once stopped."""
         while True:
-            delay = min(BACKOFF_MAX_SECS, BACKOFF_FIRST_SECS * 2**self._retries)
+            delay = backoff_delay(self._retries)
             self._retries = min(self._retries + 1, 30)
-            if self._stop.wait(delay * random.uniform(0.5, 1.0)):  # noqa: S311 (jitter)
+            if self._stop.wait(delay):
                 return None
             try:
                 ws = self._open()
