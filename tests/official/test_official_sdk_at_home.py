@@ -11,6 +11,7 @@ the connection too.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -304,3 +305,59 @@ def test_official_actor_calls_then_metamorphs_or_reboots_at_home(
         assert run['actId'] == env['ACTOR_ID']
         assert f'/v2/actor-runs/{run_id}/reboot' in posted
     assert run['status'] == 'RUNNING'
+
+
+ACTOR_LISTENING = """
+import os
+from pathlib import Path
+
+from apify import Actor, Event
+
+
+async def main():
+    async with Actor:
+        seen = []
+        migrated = asyncio.Event()
+
+        async def on_persist_state(data):
+            seen.append(['persistState', data.is_migrating])
+
+        async def on_migrating(data):
+            seen.append(['migrating', data.time_remaining.total_seconds()])
+            await Actor.set_value('MIGRATION', {'saved': True})
+            migrated.set()
+
+        Actor.on(Event.PERSIST_STATE, on_persist_state)
+        Actor.on(Event.MIGRATING, on_migrating)
+        Path(os.environ['TEST_READY']).touch()
+        await asyncio.wait_for(migrated.wait(), 30)
+        emit({'seen': seen})
+
+
+asyncio.run(main())
+"""
+
+
+def test_official_actor_gets_platform_events_at_home(
+    run_official: OfficialRunner, platform: FakePlatform, tmp_path: Path
+) -> None:
+    """The official SDK connects to the events websocket and its listeners get the events."""
+    env = platform.run_env()
+    run_id = env['ACTOR_RUN_ID']
+    assert env['ACTOR_EVENTS_WEBSOCKET_URL'].startswith('ws://127.0.0.1:')
+    ready = tmp_path / 'listening'
+    with ThreadPoolExecutor(1, thread_name_prefix='test-actor') as pool:
+        future = pool.submit(run_official, ACTOR_LISTENING, env={**env, 'TEST_READY': str(ready)})
+        platform.wait_for_events_connection(run_id, timeout=30)
+        deadline = time.monotonic() + 30
+        while not ready.exists():
+            assert time.monotonic() < deadline, 'the Actor never registered its listeners'
+            assert not future.done(), future.result()
+            time.sleep(0.01)
+        assert platform.send_event(run_id, 'persistState', {'isMigrating': False}) == 1
+        assert platform.send_event(run_id, 'migrating', {'timeRemainingSecs': 30}) == 1
+        result = future.result(timeout=60)
+    assert result['seen'][:2] == [['persistState', False], ['migrating', 30]]
+    record = platform.record(env['ACTOR_DEFAULT_KEY_VALUE_STORE_ID'], 'MIGRATION')
+    assert record is not None
+    assert json.loads(record[0]) == {'saved': True}
