@@ -133,8 +133,8 @@ class StorageManager:
         self, items: list[Any], push: Callable[[list[Any]], None], item_count: Callable[[], int]
     ) -> None:
         gate = self.push_gate
-        if gate is None:
-            push(items)
+        if gate is None or self._closed:
+            push(items)  # after exit the dataset itself says it has ended
         else:
             gate(items, push, item_count)
 
