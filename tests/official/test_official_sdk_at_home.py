@@ -110,6 +110,8 @@ def test_official_actor_runs_at_home_against_the_fake_platform(
 
 
 ACTOR_PLATFORM_CALLS = f"""
+import os
+
 from apify import Actor, Webhook
 
 
@@ -121,7 +123,7 @@ async def main():
         await Actor.add_webhook(
             Webhook(event_types=['ACTOR.RUN.SUCCEEDED'], request_url='{BASE}/hook')
         )
-        started = await Actor.start('fake-user/other-actor', run_input={{'x': 1}})
+        started = await Actor.start(os.environ['TEST_OTHER_ACTOR'], run_input={{'x': 1}})
         store = await Actor.open_key_value_store(name='named-store')
         await store.set_value('state', {{'v': 1}})
         queue = await Actor.open_request_queue(name='named-queue')
@@ -148,6 +150,7 @@ def test_official_actor_charges_starts_and_fails_at_home(
     other = platform.create_actor('other-actor')
     env = platform.run_env(input={'query': 'shoes'}, pricing_info={'result': 0.1})
     run_id = env['ACTOR_RUN_ID']
+    env['TEST_OTHER_ACTOR'] = f'{platform.username}/other-actor'
     result = run_official(ACTOR_PLATFORM_CALLS, env=env, returncode=3)
     assert result['charged_count'] == 2
     assert result['pay_per_event'] is True
@@ -245,6 +248,7 @@ def test_two_official_consumers_share_a_queue_through_locks(
 
 
 ACTOR_CALLS_AND_TRANSFORMS = """
+import os
 import sys
 
 from apify import Actor
@@ -252,7 +256,7 @@ from apify import Actor
 
 async def main():
     async with Actor:
-        called = await Actor.call('fake-user/other-actor', run_input={'x': 2}, logger=None)
+        called = await Actor.call(os.environ['TEST_OTHER_ACTOR'], run_input={'x': 2}, logger=None)
         task_run = await Actor.call_task('my-task')
         emit({
             'called': [called.id, called.status],
@@ -281,6 +285,7 @@ def test_official_actor_calls_then_metamorphs_or_reboots_at_home(
     env = platform.run_env(input={'query': 'shoes'})
     run_id = env['ACTOR_RUN_ID']
     script = f'MODE = {mode!r}\n' + ACTOR_CALLS_AND_TRANSFORMS
+    env['TEST_OTHER_ACTOR'] = f'{platform.username}/other-actor'
     result = run_official(script, env={**env, 'APIFY_METAMORPH_AFTER_SLEEP_MILLIS': '50'})
 
     assert [run_env['ACTOR_ID'] for run_env in handled] == [other, other]
