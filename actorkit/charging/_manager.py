@@ -191,9 +191,11 @@ class ChargingManager:
     def _read_run(self) -> dict[str, Any] | None:
         run_id = self._config.actor_run_id
         if not run_id:
-            raise config_error(
-                'ACTOR_RUN_ID is not set: a run on the Apify platform needs it to read its pricing'
+            logger.warning(
+                'ACTOR_RUN_ID is not set, so the run object cannot be read: charging uses the '
+                'pricing variables only (none: nothing is charged)'
             )
+            return None
         try:
             return self._client().run(run_id).get()
         except Exception as exc:
