@@ -21,6 +21,7 @@ from actorkit._actor_storage import ActorStorageMethods
 from actorkit._config import Configuration
 from actorkit._errors import ActorStateError
 from actorkit._logging import configure_logging, logger
+from actorkit._progress import ActorProgressMethods
 from actorkit._status import (
     ActorStatusMethods,
     StatusMessages,
@@ -63,6 +64,7 @@ class Actor(
     ActorStatusMethods,
     ActorRunMethods,
     ActorPlatformMethods,
+    ActorProgressMethods,
 ):
     """An Actor run: the lifecycle, events, status and (later) storages of one program.
 

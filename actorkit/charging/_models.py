@@ -29,6 +29,12 @@ class ChargeResult:
     chargeable_within_limit: dict[str, int | None]
     """How many more events of each priced kind the budget pays for (``None``: unlimited)."""
 
+    def _repr_html_(self) -> str:
+        """Jupyter's view: events charged, the limit, and what the budget still pays for."""
+        from actorkit._html import charge_result_html  # noqa: PLC0415 (only notebooks need it)
+
+        return charge_result_html(self)
+
 
 @attrs.frozen(kw_only=True)
 class ActorPricingInfo:

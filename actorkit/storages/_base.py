@@ -128,3 +128,9 @@ class Storage(Generic[ClientT]):
     def __repr__(self) -> str:
         name = self._name_cache[0] if self._name_cache is not None else self.name
         return f'<{type(self).__name__} id={self.id!r} name={name!r}>'
+
+    def _repr_html_(self) -> str:
+        """Jupyter's view: name, counts and (for a dataset) the first items as a table."""
+        from actorkit import _html  # noqa: PLC0415 (only notebooks need it)
+
+        return _html.storage_html(self)
