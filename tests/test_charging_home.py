@@ -90,9 +90,17 @@ def test_charges_go_to_the_platform_once_each(
 def test_pricing_comes_from_the_run_object_when_the_env_lacks_it(
     platform: FakePlatform, home_actor: Callable[..., Actor]
 ) -> None:
-    """Without the pricing variables the run object gives pricing, counts and the budget."""
+    """Without the pricing variables the run object gives prices (strings), counts, budget."""
+    events = {name: {'eventTitle': name, 'eventPriceUsd': str(p)} for name, p in PRICES.items()}
+    pricing = {'pricingModel': 'PAY_PER_EVENT', 'pricingPerEvent': {'actorChargeEvents': events}}
     env = platform.run_env(
-        pricing_info=PRICES, max_total_charge_usd='0.5', charged_event_counts={'search': 2}
+        pricing_info=pricing, max_total_charge_usd='0.5', charged_event_counts={'search': 2}
+    )
+    assert (
+        platform.run(env['ACTOR_RUN_ID'])['pricingInfo']['pricingPerEvent']['actorChargeEvents'][
+            'search'
+        ]['eventPriceUsd']
+        == '0.10'
     )
     for name in (
         'APIFY_ACTOR_PRICING_INFO',
@@ -103,7 +111,7 @@ def test_pricing_comes_from_the_run_object_when_the_env_lacks_it(
     actor = home_actor(env)
     manager = actor.get_charging_manager()
     assert manager.get_pricing_info().per_event_prices == {
-        'search': Decimal('0.1'),
+        'search': Decimal('0.10'),
         'page': Decimal('0.05'),
     }
     assert manager.get_max_total_charge_usd() == Decimal('0.5')
