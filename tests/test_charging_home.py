@@ -284,6 +284,43 @@ def test_sixteen_threads_with_faults_never_overspend(
     assert manager.calculate_total_charged_amount() <= Decimal('3.37')
 
 
+def test_sixteen_threads_of_an_actor_at_home_charge_exactly_what_the_platform_records(
+    platform: FakePlatform, home_actor: Callable[..., Actor]
+) -> None:
+    """actor.charge and push_data from 16 threads through 5xx: results sum to the records."""
+    env = platform.run_env(pricing_info=PRICES, max_total_charge_usd='2.05')
+    run_id = env['ACTOR_RUN_ID']
+    actor = home_actor(env)
+    platform.inject_faults(503, times=4, path='/charge')
+    platform.inject_faults(500, times=2, path='/charge', after_processing=True)
+    counts: list[int] = []
+    lock = threading.Lock()
+    start = threading.Barrier(16)
+
+    def work(index: int) -> None:
+        start.wait()
+        for step in range(6):
+            if step % 3 == 0:
+                result = actor.push_data([{'t': index}] * 2, charged_event_name='page')
+                assert result is not None
+            else:
+                result = actor.charge('search', 1, idempotency_key=f'{index}-{step}')
+            with lock:
+                counts.append(result.charged_count)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(TIMEOUT)
+    assert len(counts) == 16 * 6
+    assert sum(counts) == recorded(platform, run_id)
+    assert Decimal('1.95') < platform.charged_usd(run_id) <= Decimal('2.05')
+    assert actor.get_charging_manager().calculate_total_charged_amount() == platform.charged_usd(
+        run_id
+    )
+
+
 def test_ensure_budget_at_home_fails_the_run_without_charging(
     platform: FakePlatform, home_actor: Callable[..., Actor]
 ) -> None:
