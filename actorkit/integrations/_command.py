@@ -36,6 +36,7 @@ def run_as_actor(
     user_error: UserError,
     keep_logging: bool,
     on_crash: Callable[[BaseException, int], None] | None = None,
+    on_end: Callable[[int], None] | None = None,
 ) -> _T:
     """Run ``body`` between ``actor.init()`` and the end of the run; return what it returns.
 
@@ -50,6 +51,8 @@ def run_as_actor(
         keep_logging: Leave logging to the framework: ``init()`` adds no console handler.
         on_crash: Called with any other exception and the run's exit code (91 unless the
             code set ``actor.exit_code``) after the run ended, before it is re-raised.
+        on_end: Called with the run's exit code when the body returned (0, or the
+            ``actor.exit_code`` it set) after the run ended.
 
     Returns:
         What ``body`` returned.
@@ -81,7 +84,10 @@ def run_as_actor(
         if on_crash is not None:
             on_crash(exc, code)
         raise
-    _end(actor, actor.exit_code or 0, None)
+    code = actor.exit_code or 0
+    _end(actor, code, None)
+    if on_end is not None:
+        on_end(code)
     return result
 
 

@@ -52,7 +52,8 @@ class ActorCommand(BaseCommand):  # type: ignore[misc]
     Override ``handle()`` as in any Django command; it runs between ``actor.init()`` and the
     end of the run, which never ends the process (``call_command`` in tests returns normally):
 
-    * ``handle()`` returns: the run succeeds (exit code 0, or ``actor.exit_code`` if set).
+    * ``handle()`` returns: the run succeeds with exit code 0; if it set ``actor.exit_code``,
+      the run ends with that code, and so does ``manage.py`` (``call_command`` returns).
     * it raises :class:`~django.core.management.CommandError`: the run fails with the error's
       ``returncode`` and its message as the terminal status message; Django then prints the
       error and exits with that code, as for any command.
@@ -66,6 +67,7 @@ class ActorCommand(BaseCommand):  # type: ignore[misc]
     """
 
     _actorkit_crashes: tuple[tuple[BaseException, int], ...] = ()
+    _actorkit_exit_code = 0
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -80,6 +82,7 @@ class ActorCommand(BaseCommand):  # type: ignore[misc]
     def run_from_argv(self, argv: list[str]) -> None:
         """Run from ``manage.py``: a crash of ``handle()`` exits with the run's exit code (91)."""
         self._actorkit_crashes = ()
+        self._actorkit_exit_code = 0
         try:
             super().run_from_argv(argv)
         except Exception as exc:
@@ -89,9 +92,17 @@ class ActorCommand(BaseCommand):  # type: ignore[misc]
             # What Python would print for an uncaught exception, then the run's exit code.
             self.stderr.write(''.join(traceback.format_exception(exc)), ending='')
             sys.exit(crash[1])
+        if self._exit_code():
+            sys.exit(self._exit_code())
 
     def _record_crash(self, exc: BaseException, code: int) -> None:
         self._actorkit_crashes = (*self._actorkit_crashes, (exc, code))
+
+    def _record_end(self, code: int) -> None:
+        self._actorkit_exit_code = code
+
+    def _exit_code(self) -> int:
+        return self._actorkit_exit_code
 
     def _crashes(self) -> tuple[tuple[BaseException, int], ...]:
         return self._actorkit_crashes
@@ -106,6 +117,7 @@ def _as_actor_run(handle: Callable[..., Any]) -> Callable[..., Any]:
             user_error=_command_error,
             keep_logging=True,
             on_crash=self._record_crash,
+            on_end=self._record_end,
         )
 
     run._actorkit_run = True  # type: ignore[attr-defined]

@@ -71,7 +71,8 @@ def actor_command(
     ``with_appcontext``). The run never ends the process; the command ends as click commands
     do:
 
-    * the function returns: the run succeeds (exit code 0, or ``actor.exit_code`` if set).
+    * the function returns: the run succeeds with exit code 0; if it set ``actor.exit_code``,
+      the run and the command end with that code.
     * it raises a :class:`click.ClickException` (or ``ctx.exit(code)`` with a non-zero code):
       the run fails with that exit code and message; click prints the error and exits with it.
     * it raises another exception: the run fails with exit code 91 (or ``actor.exit_code``),
@@ -89,13 +90,15 @@ def actor_command(
         @functools.wraps(command)
         def run(*args: Any, **kwargs: Any) -> Any:
             crashes: list[tuple[BaseException, int]] = []
+            codes: list[int] = []
             try:
-                return run_as_actor(
+                result = run_as_actor(
                     actor if actor is not None else default_actor(),
                     functools.partial(command, *args, **kwargs),
                     user_error=_click_error,
                     keep_logging=False,
                     on_crash=lambda exc, code: crashes.append((exc, code)),
+                    on_end=codes.append,
                 )
             except Exception as exc:
                 if not crashes or crashes[0][0] is not exc:
@@ -103,6 +106,9 @@ def actor_command(
                 # What Python prints for an uncaught exception, then the run's exit code.
                 click.echo(''.join(traceback.format_exception(exc)), err=True, nl=False)
                 raise click.exceptions.Exit(crashes[0][1]) from exc
+            if codes and codes[0] != 0:
+                raise click.exceptions.Exit(codes[0])
+            return result
 
         return run  # type: ignore[return-value]
 

@@ -155,6 +155,20 @@ def test_exit_code_set_in_handle_ends_the_run_with_it(storage: Path) -> None:
     assert 'done with warnings' in out.getvalue()
 
 
+def test_run_from_argv_exits_with_the_exit_code_the_run_ended_with(storage: Path) -> None:
+    """From the command line, an exit_code set by handle() becomes the process's exit code."""
+
+    def partial() -> None:
+        actor.exit_code = 4
+
+    command = Recorded(partial)
+    with pytest.raises(SystemExit) as exited:
+        command.run_from_argv(['manage.py', 'recorded'])
+    assert exited.value.code == 4
+    assert command.exits == [(4, None)]
+    assert not actor.is_running
+
+
 def test_a_command_called_from_a_running_actor_joins_its_run(storage: Path) -> None:
     """call_command inside a running Actor runs handle() in that run and leaves it going."""
     write_input(storage, PRODUCTS)
