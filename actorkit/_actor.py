@@ -277,11 +277,21 @@ class Actor(
             )
             source.connect()
             return [source]
-        return [
+        local: list[EventSource] = [
             LocalSystemInfoSource(
                 config.system_info_interval_millis / 1000, config.max_used_cpu_ratio
             )
         ]
+        if os.environ.get('ACTORKIT_REHEARSAL_EVENTS_URL'):
+            # `actorkit run --migrate-after/--abort-after`: platform events on local storage.
+            from actorkit.events._rehearsal import rehearsal_source  # noqa: PLC0415
+
+            rehearsal = rehearsal_source(
+                os.environ, self._events.wait_idle, self._event_listeners_timeout
+            )
+            if rehearsal is not None:
+                local.append(rehearsal)
+        return local
 
     def exit(
         self,

@@ -222,7 +222,7 @@ def test_dataset_export_into_a_closed_pipe_exits_quietly(tmp_path: Path) -> None
     ok(cli(tmp_path, 'push-data', '-', stdin=lines))
     result = subprocess.run(
         f'"{sys.executable}" -m actorkit dataset export --format jsonl | head -1',
-        shell=True,  # noqa: S602 (the pipe is the point)
+        shell=True,
         capture_output=True,
         env={**script_env(tmp_path), 'SHELLOPTS': ''},
         cwd=tmp_path,
