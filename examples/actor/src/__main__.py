@@ -1,0 +1,5 @@
+"""The entry point ``apify run`` and the Dockerfile use: ``python -m src``."""
+
+from .main import main
+
+main()
