@@ -51,10 +51,12 @@ import _shared  # noqa: E402
 import run  # noqa: E402 - the venv set-up of the local benchmarks
 
 JOBS = ('push1', 'batch', 'kvs', 'rq1', 'rq4')
-IMPLS = ('official', 'official-shared', 'actorkit', 'requests', 'http.client')
+IMPLS = ('official', 'official-shared', 'actorkit', 'requests', 'http.client', 'http.client-1call')
+#: What a plain run runs (`http.client-1call` only when asked for with --impls).
+DEFAULT_IMPLS = IMPLS[:-1]
 #: Implementations that only make sense for some jobs.
-ONLY_FOR = {'official-shared': ('rq1', 'rq4')}
-OTHERS = ('official', 'official-shared', 'requests', 'http.client')
+ONLY_FOR = {'official-shared': ('rq1', 'rq4'), 'http.client-1call': ('rq1', 'rq4')}
+OTHERS = ('official', 'official-shared', 'requests', 'http.client', 'http.client-1call')
 
 DEFAULT_N = {'push1': 10_000, 'batch': 100_000, 'kvs': 2_000, 'rq1': 5_000, 'rq4': 5_000}
 QUICK_N = {'push1': 500, 'batch': 5_000, 'kvs': 200, 'rq1': 1_000, 'rq4': 1_000}
@@ -314,38 +316,44 @@ def _cell(value: float | None, failed: bool) -> str:
     return '-' if value is None else f'{value:,.0f}'
 
 
-def table(med: dict[str, Any], ratio: dict[str, Any], runner: Runner, jobs: list[str]) -> str:
+def table(
+    med: dict[str, Any], ratio: dict[str, Any], runner: Runner, jobs: list[str], ran: list[str]
+) -> str:
+    impls = [i for i in IMPLS if i in ran]
+    others = [o for o in OTHERS if o in ran]
     short = {'official': 'official', 'official-shared': 'off-shared', 'actorkit': 'actorkit'}
-    short.update({'requests': 'requests', 'http.client': 'http.client'})
-    head = f'{"job":<7}{"metric":<11}' + ''.join(f'{short[i]:>12}' for i in IMPLS)
-    head += ''.join(f'{"ak/" + short[o][:8]:>13}' for o in OTHERS)
+    short.update(
+        {'requests': 'requests', 'http.client': 'http.client', 'http.client-1call': '1call'}
+    )
+    head = f'{"job":<7}{"metric":<11}' + ''.join(f'{short[i]:>12}' for i in impls)
+    head += ''.join(f'{"ak/" + short[o][:8]:>13}' for o in others)
     lines = [head, '-' * len(head)]
     for job in jobs:
         for metric, label, _ in METRICS[job]:
             row = f'{job:<7}{label:<11}'
-            for impl in IMPLS:
+            for impl in impls:
                 value = med.get(job, {}).get(impl, {}).get(metric)
                 row += f'{_cell(value, (job, impl) in runner.failed):>12}'
             pair = ratio.get(job, {}).get(metric, {})
-            for other in OTHERS:
+            for other in others:
                 value = pair.get(f'actorkit/{other}')
                 row += f'{"-" if value is None else f"{value:.2f}x":>13}'
             lines.append(row)
     lines += ['', 'Client CPU per item / op / request (µs, the worker process, all threads):']
-    lines.append(f'{"job":<7}{"metric":<11}' + ''.join(f'{short[i]:>12}' for i in IMPLS))
+    lines.append(f'{"job":<7}{"metric":<11}' + ''.join(f'{short[i]:>12}' for i in impls))
     for job in jobs:
         for _, label, cpu_metric in METRICS[job]:
             row = f'{job:<7}{label:<11}'
-            for impl in IMPLS:
+            for impl in impls:
                 cpu = med.get(job, {}).get(impl, {}).get(cpu_metric)
                 n = med.get(job, {}).get(impl, {}).get('n')
                 row += f'{"-" if cpu is None or not n else f"{cpu / n * 1e6:,.0f}":>12}'
             lines.append(row)
     lines += ['', 'API calls per item / record / request (whole run: init and exit included):']
-    lines.append(f'{"job":<7}{"":<11}' + ''.join(f'{short[i]:>12}' for i in IMPLS))
+    lines.append(f'{"job":<7}{"":<11}' + ''.join(f'{short[i]:>12}' for i in impls))
     for job in jobs:
         row = f'{job:<7}{"":<11}'
-        for impl in IMPLS:
+        for impl in impls:
             cell = med.get(job, {}).get(impl, {})
             calls, n = cell.get('api_calls'), cell.get('n')
             if calls is not None and n and job == 'kvs':
@@ -406,7 +414,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument('--quick', action='store_true', help='smoke check: small sizes, 1 round')
     parser.add_argument('--runs', type=int, help='rounds (default 3, quick 1)')
     parser.add_argument('--jobs', default=','.join(JOBS), help=f'comma list of {",".join(JOBS)}')
-    parser.add_argument('--impls', default=','.join(IMPLS), help=f'comma list of {",".join(IMPLS)}')
+    parser.add_argument(
+        '--impls',
+        default=','.join(DEFAULT_IMPLS),
+        help=f'comma list of {",".join(IMPLS)} (default: all but http.client-1call)',
+    )
     parser.add_argument(
         '--n',
         dest='n_specs',
@@ -490,7 +502,7 @@ def main(argv: list[str]) -> int:
     for job in args.jobs:
         print(f'{job}: {JOB_TITLES[job]} (n={args.n[job]:,})')
     print()
-    print(table(med, ratio, runner, args.jobs))
+    print(table(med, ratio, runner, args.jobs, args.impls))
     print(f'\n{args.runs} round(s); total time {elapsed:.0f} s')
     profiles = {}
     if args.profile:
