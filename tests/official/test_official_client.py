@@ -544,7 +544,7 @@ def test_webhook_create_and_user(client: ApifyClient, platform: FakePlatform) ->
 def test_faults_are_retried_by_the_official_client(
     client: ApifyClient, platform: FakePlatform
 ) -> None:
-    """Injected 503s and 429s are answered so that the official client retries through them."""
+    """Injected 5xx, 429 and resets are retried by the official client as on the platform."""
     dataset = client.dataset(client.datasets().get_or_create().id)
     platform.inject_faults(503, times=2, path='/items', method='POST')
     dataset.push_items([{'n': 1}])
@@ -554,3 +554,15 @@ def test_faults_are_retried_by_the_official_client(
     with pytest.raises(ApifyApiError) as caught:
         dataset.list_items()
     assert caught.value.status_code == 500
+
+    reset = platform.inject_faults(reset=True, times=1, path='/items', method='POST')
+    dataset.push_items([{'n': 2}])
+    assert reset.triggered == 1
+    lost = platform.inject_faults(503, times=1, path='/items', method='POST', after_processing=True)
+    dataset.push_items([{'n': 3}])  # stored, its answer lost, retried: stored twice
+    assert lost.triggered == 1
+    assert [item['n'] for item in dataset.iterate_items()] == [1, 2, 3, 3]
+    platform.inject_faults(404, times=1, path='/items', method='GET')
+    with pytest.raises(ApifyApiError) as caught:  # other 4xx are not retried
+        dataset.list_items()
+    assert caught.value.status_code == 404
