@@ -5,6 +5,7 @@ The Django and Flask examples are run by tests/integrations (they need the frame
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -282,7 +283,11 @@ def test_notebook_runs_in_a_real_kernel(tmp_path: Path) -> None:
         )
 
     squares = code[1]
-    assert "'Squaring: 25/25 (100%)'" in outputs(squares, 'text/plain')
+    if importlib.util.find_spec('ipywidgets') is None:
+        assert "'Squaring: 25/25 (100%)'" in outputs(squares, 'text/plain')
+    else:
+        states = notebook.metadata['widgets']['application/vnd.jupyter.widget-state+json']
+        assert 'Squaring: 25/25 (100%)' in json.dumps(states)
     table = outputs(squares, 'text/html')
     assert '25 items' in table
     assert '&lt;3&gt;' in table

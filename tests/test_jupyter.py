@@ -169,3 +169,43 @@ def test_progress_draws_a_bar_on_a_terminal_and_nothing_when_piped(tmp_path: Pat
     assert process.returncode == 0, text
     assert f'Working [{"#" * 30}] 3/3' in text
     assert text.startswith('\rWorking [')
+
+
+def test_progress_in_a_kernel_with_ipywidgets_shows_a_widget(tmp_path: Path) -> None:
+    """In a notebook with ipywidgets, progress() displays a bar and label that reach the end."""
+    pytest.importorskip('ipywidgets')
+    nbformat = pytest.importorskip('nbformat')
+    nbclient = pytest.importorskip('nbclient')
+    from ipykernel.kernelspec import write_kernel_spec
+    from jupyter_client.kernelspec import KernelSpecManager
+    from jupyter_client.manager import KernelManager
+
+    write_kernel_spec(tmp_path / 'kernels' / 'actorkit-widgets')
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [
+        nbformat.v4.new_code_cell(
+            'from actorkit import Actor\n'
+            "items = list(Actor(configure_logging=False).progress(range(7), desc='Loading'))\n"
+            'print(items)'
+        )
+    ]
+    client = nbclient.NotebookClient(
+        notebook,
+        km=KernelManager(
+            kernel_name='actorkit-widgets',
+            kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(tmp_path / 'kernels')]),
+        ),
+        timeout=int(TIMEOUT),
+        startup_timeout=int(TIMEOUT),
+        resources={'metadata': {'path': str(tmp_path)}},
+    )
+    client.execute(env=script_env(tmp_path))
+    outputs = notebook.cells[0].outputs
+    assert any('application/vnd.jupyter.widget-view+json' in o.get('data', {}) for o in outputs)
+    assert '[0, 1, 2, 3, 4, 5, 6]' in ''.join(o.get('text', '') for o in outputs)
+    states = notebook.metadata['widgets']['application/vnd.jupyter.widget-state+json']['state']
+    values = [state['state'] for state in states.values()]
+    assert {'value': 7, 'max': 7, 'bar_style': 'success'}.items() <= next(
+        value.items() for value in values if value.get('_model_name') == 'IntProgressModel'
+    )
+    assert any(value.get('value') == 'Loading: 7/7 (100%)' for value in values)
