@@ -46,8 +46,9 @@ def run_as_actor(
     Args:
         actor: The Actor whose run it is.
         body: The command's code.
-        user_error: Recognises the framework's "command failed" exception; the run then fails
-            with its exit code and its message as the terminal status message.
+        user_error: Recognises the framework's "command ended" exceptions: for one with a
+            non-zero exit code the run fails with that code and the message as its terminal
+            status message; one with exit code 0 ends the run as a return would.
         keep_logging: Leave logging to the framework: ``init()`` adds no console handler.
         on_crash: Called with any other exception and the run's exit code (91 unless the
             code set ``actor.exit_code``) after the run ended, before it is re-raised.
@@ -72,6 +73,13 @@ def run_as_actor(
         raise
     except Exception as exc:
         known = user_error(exc)
+        if known is not None and known[0] == 0:
+            # The framework's way of ending a command early and successfully.
+            code = actor.exit_code or 0
+            _end(actor, code, None)
+            if on_end is not None:
+                on_end(code)
+            raise
         if known is not None:
             code, message = known
             logger.error('the command failed (exit code %d): %s', code, message)

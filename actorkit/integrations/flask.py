@@ -48,9 +48,11 @@ _F = TypeVar('_F', bound=Callable[..., Any])
 
 def _click_error(exc: BaseException) -> tuple[int, str] | None:
     if isinstance(exc, click.exceptions.Exit):
-        return None if exc.exit_code == 0 else (exc.exit_code, f'exit code {exc.exit_code}')
+        return exc.exit_code, f'the command exited with code {exc.exit_code}'
     if isinstance(exc, click.ClickException):
         return exc.exit_code, exc.format_message()
+    if isinstance(exc, click.Abort):
+        return 1, 'Aborted!'
     return None
 
 
@@ -73,8 +75,9 @@ def actor_command(
 
     * the function returns: the run succeeds with exit code 0; if it set ``actor.exit_code``,
       the run and the command end with that code.
-    * it raises a :class:`click.ClickException` (or ``ctx.exit(code)`` with a non-zero code):
-      the run fails with that exit code and message; click prints the error and exits with it.
+    * it raises a :class:`click.ClickException` or :class:`click.Abort`, or calls
+      ``ctx.exit(code)`` with a non-zero code: the run fails with that exit code and message;
+      click prints the error and exits with it. ``ctx.exit(0)`` ends the run as a return does.
     * it raises another exception: the run fails with exit code 91 (or ``actor.exit_code``),
       the traceback is printed to stderr and the command exits with that code.
 

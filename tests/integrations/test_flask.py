@@ -132,6 +132,16 @@ def test_exit_code_set_by_the_command_ends_the_run_with_it(storage: Path) -> Non
     assert exits == [(4, None)]
 
 
+def test_ctx_exit_ends_the_run_with_its_code(storage: Path) -> None:
+    """ctx.exit(0) ends the run successfully; ctx.exit(3) fails it with exit code 3."""
+    for code, expected in ((0, (0, None)), (3, (3, 'the command exited with code 3'))):
+        app, exits = recording_app(lambda code=code: click.get_current_context().exit(code))
+        result = app.test_cli_runner().invoke(args=['work'])
+        assert result.exit_code == code, result.output
+        assert exits == [expected]
+        assert 'Traceback' not in result.output
+
+
 def test_an_actor_of_ones_own_runs_the_command(
     make_actor: Callable[..., Actor], tmp_path: Path
 ) -> None:
