@@ -48,7 +48,7 @@ def test_run_keeps_the_exit_code_output_and_prints_a_summary(tmp_path: Path) -> 
     assert result.stdout.decode() == "plain print ['a', '--flag']\n"
     last = result.stderr.decode().strip().splitlines()[-1]
     assert last.startswith('actorkit run: exit code 3; 2 items pushed to storage/datasets/default')
-    assert '1 records written in storage/key_value_stores/default' in last
+    assert '1 record written in storage/key_value_stores/default' in last
 
 
 def test_a_script_that_never_calls_init_gets_its_input(tmp_path: Path) -> None:
@@ -138,15 +138,23 @@ def test_run_of_a_missing_script_is_one_error_line(tmp_path: Path) -> None:
     )
 
 
+def test_rehearsal_options_without_a_rehearsal_are_usage_errors(tmp_path: Path) -> None:
+    """--migrations alone is refused with exit code 2 before anything runs."""
+    write_script(tmp_path, 'raise SystemExit(9)\n')
+    result = cli(tmp_path, 'run', '--migrations', '3', 'script.py')
+    assert result.returncode == 2
+    assert '--migrate-after' in result.stderr.decode()
+
+
 _LONG_RUN = """
 import time
 from actorkit import actor
 with actor:
     state = actor.use_state({'done': 0})
-    while state['done'] < 60:
+    while state['done'] < 80:
         n = state['done']
         actor.push_data({'n': n})
-        time.sleep(0.04)
+        time.sleep(0.05)
         state['done'] = n + 1
     print('finished at', state['done'], flush=True)
 """
@@ -155,10 +163,10 @@ with actor:
 def test_migrate_after_restarts_the_run_and_reports_duplicates(tmp_path: Path) -> None:
     """Two migrations: state saved by use_state survives; items pushed twice are reported."""
     write_script(tmp_path, _LONG_RUN)
-    result = cli(tmp_path, 'run', '--migrate-after', '0.8', '--migrations', '2', 'script.py')
+    result = cli(tmp_path, 'run', '--migrate-after', '1.5', '--migrations', '2', 'script.py')
     err = result.stderr.decode()
     assert result.returncode == 0, err
-    assert result.stdout.decode() == 'finished at 60\n'
+    assert result.stdout.decode() == 'finished at 80\n'
     assert 'rehearsal of 2 migration(s)' in err
     assert err.count('MIGRATING sent to process') == 2
     assert err.count('killed (SIGKILL) and restarted') == 2
@@ -166,7 +174,7 @@ def test_migrate_after_restarts_the_run_and_reports_duplicates(tmp_path: Path) -
     assert 'state: saved before every kill' in err
     assert 'the run finished' in err
     numbers = [item['n'] for item in _items(tmp_path)]
-    assert sorted(set(numbers)) == list(range(60))
+    assert sorted(set(numbers)) == list(range(80))
     duplicates = len(numbers) - len(set(numbers))
     if duplicates:
         assert f'{duplicates} of {len(numbers)} items were pushed twice' in err
@@ -179,24 +187,30 @@ def test_abort_after_reports_requests_handled_again(tmp_path: Path) -> None:
     write_script(
         tmp_path,
         """
-        import time
+        import pathlib, time
         from actorkit import actor
         with actor:
             rq = actor.open_request_queue()
             if rq.get_total_count() == 0:
-                rq.add_requests([f'https://example.com/{i}' for i in range(30)])
+                rq.add_requests([f'https://example.com/{i}' for i in range(5)])
+            first_start = not pathlib.Path('started').exists()
+            pathlib.Path('started').touch()
             while (request := rq.fetch_next_request()) is not None:
-                time.sleep(0.05)
+                if first_start:
+                    time.sleep(30)  # still holding it when the abort comes
                 rq.mark_request_as_handled(request)
         """,
     )
-    result = cli(tmp_path, 'run', '--abort-after', '0.8', 'script.py')
+    result = cli(tmp_path, 'run', '--abort-after', '1.5', 'script.py')
     err = result.stderr.decode()
     assert result.returncode == 0, err
     assert 'rehearsal of 1 abort(s)' in err
     assert 'ABORTING sent to process' in err
-    assert '30 requests handled (30 of 30)' in err
-    assert 'requests were in progress when a process was killed' in err
+    assert '5 requests handled (5 of 5)' in err
+    assert (
+        'queue default: 1 request in progress when a process was killed, fetched again after '
+        'the restart (e.g. https://example.com/0)'
+    ) in err
 
 
 def test_rehearsal_of_a_script_without_init_says_so(tmp_path: Path) -> None:

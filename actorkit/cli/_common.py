@@ -94,6 +94,11 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f'{type(value).__name__} is not JSON serializable')
 
 
+def plural(count: int, word: str) -> str:
+    """``1 item``, ``2 items``, ``1,000 items``."""
+    return f'{count:,} {word}' + ('' if count == 1 else 's')
+
+
 def parse_json_arg(text: str, what: str) -> Any:
     """Parse JSON given on the command line, or fail with a usage error naming ``what``."""
     try:

@@ -138,14 +138,12 @@ def _add_run(sub: Any) -> None:
         '--migrations',
         metavar='N',
         type=_positive_int,
-        default=1,
         help='how many times to migrate or abort (default: 1)',
     )
     run.add_argument(
         '--grace',
         metavar='SECONDS',
         type=_positive_float,
-        default=10.0,
         help='how long the listeners may take before the process is killed (default: 10)',
     )
     run.add_argument('-m', dest='module', metavar='MODULE', help='run a module, as python -m')

@@ -38,6 +38,7 @@ from typing import Any
 
 import attrs
 
+from actorkit.cli._common import plural
 from actorkit.cli._run import (
     RunSetup,
     exit_code_of,
@@ -49,6 +50,9 @@ from actorkit.cli._run import (
 )
 
 _RUN_ID = 'rehearsal'
+
+DEFAULT_GRACE_SECS = 10.0
+"""How long the listeners of an event may take before the process is killed anyway."""
 
 
 @attrs.define
@@ -74,6 +78,8 @@ def rehearse(args: argparse.Namespace, setup: RunSetup) -> int:
     )
     from actorkit.testing._fake_platform._events import EventsServer  # noqa: PLC0415
 
+    migrations: int = args.migrations or 1
+    grace: float = args.grace or DEFAULT_GRACE_SECS
     migrate = args.migrate_after is not None
     after: float = args.migrate_after if migrate else args.abort_after
     event = 'migrating' if migrate else 'aborting'
@@ -89,7 +95,7 @@ def rehearse(args: argparse.Namespace, setup: RunSetup) -> int:
         while True:
             process = start(setup, extra, pass_fds=(write_fd,))
             with forwarded_signals(process):
-                if len(interruptions) >= args.migrations:
+                if len(interruptions) >= migrations:
                     code = exit_code_of(process.wait())
                     break
                 try:
@@ -98,7 +104,7 @@ def rehearse(args: argparse.Namespace, setup: RunSetup) -> int:
                 except subprocess.TimeoutExpired:
                     pass
                 step = _interrupt(
-                    server, process, event, len(interruptions) + 1, read_fd, args.grace, setup
+                    server, process, event, len(interruptions) + 1, read_fd, grace, setup
                 )
                 interruptions.append(step)
                 if step.exited_by_itself is not None:
@@ -275,21 +281,23 @@ def report(
             lines.append('  state: saved before every kill (it survives if the run reads it back)')
         else:
             lines.append(
-                f'  state: NOT saved before {len(killed) - len(state_saved)} of {len(killed)} '
-                'kills: keep it with actor.use_state() or save it on PERSIST_STATE'
+                f'  state: no record was written between the event and the kill in '
+                f'{len(killed) - len(state_saved)} of {len(killed)} cases: progress kept only '
+                'in memory was lost (keep it with actor.use_state() or save it on PERSIST_STATE)'
             )
     for name, (count, duplicates, example) in duplicate_items(setup.root).items():
         if duplicates:
             lines.append(
-                f'  results: dataset {name}: {duplicates:,} of {count:,} items were pushed twice '
+                f'  results: dataset {name}: {duplicates:,} of {plural(count, "item")} were '
+                'pushed twice '
                 f'(e.g. {example}): push only after the work is recorded in the state'
             )
         elif count:
-            lines.append(f'  results: dataset {name}: {count:,} items, none pushed twice')
+            lines.append(f'  results: dataset {name}: {plural(count, "item")}, none pushed twice')
     for name, keys in requests_fetched_again(setup.root, killed_pids).items():
         if keys:
             lines.append(
-                f'  requests: queue {name}: {len(keys):,} requests were in progress when a '
-                f'process was killed and were handled again after the restart (e.g. {keys[0]})'
+                f'  requests: queue {name}: {plural(len(keys), "request")} in progress when a '
+                f'process was killed, fetched again after the restart (e.g. {keys[0]})'
             )
     return '\n'.join(lines) + '\n'

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from actorkit.cli._common import EXIT_USAGE, CliError
+from actorkit.cli._common import EXIT_USAGE, CliError, plural
 from actorkit.cli._inspect import scan_storages
 
 if TYPE_CHECKING:
@@ -174,8 +174,13 @@ def start(setup: RunSetup, extra_env: dict[str, str] | None = None, **popen: Any
 
 def run_command(args: argparse.Namespace) -> int:
     """``actorkit run``."""
+    rehearsing = args.migrate_after is not None or args.abort_after is not None
+    if not rehearsing and (args.migrations is not None or args.grace is not None):
+        raise CliError(
+            '--migrations and --grace go with --migrate-after or --abort-after', EXIT_USAGE
+        )
     setup = prepare_run(args)
-    if args.migrate_after is not None or args.abort_after is not None:
+    if rehearsing:
         from actorkit.cli._rehearse import rehearse  # noqa: PLC0415
 
         return rehearse(args, setup)
@@ -187,13 +192,18 @@ def run_command(args: argparse.Namespace) -> int:
     return code
 
 
+QUEUE_PROGRESS_SECS = 5.0
+"""How often a run on a terminal reports the progress of its default request queue."""
+
+
 @contextlib.contextmanager
 def _queue_progress(root: Path) -> Iterator[None]:
-    """On a terminal, a progress line of the default request queue while the run goes on."""
-    from actorkit.cli._progress import Progress  # noqa: PLC0415
+    """On a terminal, a progress line of the default request queue every few seconds.
 
-    progress = Progress('requests handled', unit='requests')
-    if not progress.enabled:
+    Whole lines, not a bar redrawn in place: the script writes to the same terminal, and a
+    bar would mangle its output. Nothing is shown when stderr is not a terminal.
+    """
+    if not sys.stderr.isatty():
         yield
         return
     import threading  # noqa: PLC0415
@@ -205,11 +215,18 @@ def _queue_progress(root: Path) -> Iterator[None]:
     folder = root / 'request_queues' / 'default'
 
     def watch() -> None:
-        while not stop.wait(1.0):
+        shown = (0, 0)
+        while not stop.wait(QUEUE_PROGRESS_SECS):
             row = scan_storage('request_queues', folder)
-            if row['totalRequestCount']:
-                progress.set_total(row['totalRequestCount'])
-                progress.set(row['handledRequestCount'])
+            counts = (row['handledRequestCount'], row['totalRequestCount'])
+            if counts[1] and counts != shown:
+                shown = counts
+                bar = '#' * (20 * counts[0] // counts[1])
+                with contextlib.suppress(OSError, ValueError):
+                    sys.stderr.write(
+                        f'actorkit run: [{bar:<20}] {counts[0]:,}/{counts[1]:,} requests handled\n'
+                    )
+                    sys.stderr.flush()
 
     thread = start_thread('cli-progress', watch)
     try:
@@ -217,7 +234,6 @@ def _queue_progress(root: Path) -> Iterator[None]:
     finally:
         stop.set()
         thread.join(2.0)
-        progress.close()
 
 
 def _relative(path: Path) -> str:
@@ -238,17 +254,17 @@ def storage_changes(setup: RunSetup) -> list[str]:
         if row['kind'] == 'dataset':
             pushed = row['itemCount'] - old.get('itemCount', 0)
             if pushed:
-                lines.append(f'{pushed:,} items pushed to {where}')
+                lines.append(f'{plural(pushed, "item")} pushed to {where}')
         elif row['kind'] == 'key-value store':
             prefix = f'{row["name"]}/'
             written = sum(1 for name in changed if name.startswith(prefix))
             if written:
-                lines.append(f'{written:,} records written in {where}')
+                lines.append(f'{plural(written, "record")} written in {where}')
         else:
             handled = row['handledRequestCount'] - old.get('handledRequestCount', 0)
             if handled or row['totalRequestCount'] != old.get('totalRequestCount', 0):
                 lines.append(
-                    f'{handled:,} requests handled ({row["handledRequestCount"]:,} of '
+                    f'{plural(handled, "request")} handled ({row["handledRequestCount"]:,} of '
                     f'{row["totalRequestCount"]:,}) in {where}'
                 )
     return lines
