@@ -44,6 +44,20 @@ EXIT_CODE_USER_FUNCTION_THREW = 91
 
 _LifecyclePhase = Literal['idle', 'running', 'exiting']
 
+_OFFICIAL_ENV_KEYS = {
+    'id': 'actor_id',
+    'run_id': 'actor_run_id',
+    'task_id': 'actor_task_id',
+    'build_id': 'actor_build_id',
+    'build_number': 'actor_build_number',
+    'build_tags': 'actor_build_tags',
+    'full_name': 'actor_full_name',
+    'permission_level': 'actor_permission_level',
+    'storages_json': 'actor_storages_json',
+    'charged_actor_event_counts': 'charged_event_counts',
+}
+"""The official SDK's ``get_env()`` keys (``ACTOR_ID`` -> ``id``) that name a field differently."""
+
 
 def _seconds(value: float | timedelta) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
@@ -172,9 +186,13 @@ class Actor(
     def get_env(self) -> dict[str, Any]:
         """Return the typed configuration as a dict keyed by snake_case name.
 
+        Each field is there under its own name and, where the official SDK names it after its
+        variable (``ACTOR_ID`` -> ``id``, ``ACTOR_RUN_ID`` -> ``run_id``), under that name too.
         Secret values are :class:`~actorkit.Secret` strings, which hide themselves in ``repr``.
         """
-        return self.config.to_dict()
+        env = self.config.to_dict()
+        env.update({official: env[ours] for official, ours in _OFFICIAL_ENV_KEYS.items()})
+        return env
 
     def is_at_home(self) -> bool:
         """Whether the Actor runs on the Apify platform."""
