@@ -595,6 +595,7 @@ class Actor(
         api_url: str | None = None,
         max_retries: int | None = None,
         timeout: float | timedelta | None = None,
+        min_delay_between_retries: float | timedelta | None = None,
     ) -> ApifyClient:
         """Return a new API client, configured from the run's configuration.
 
@@ -604,6 +605,8 @@ class Actor(
             max_retries: How many times a failed call is retried; by default the client's (4).
             timeout: The per-attempt timeout (seconds or a timedelta); by default the client's
                 tiers.
+            min_delay_between_retries: The first backoff before a retry (seconds or a
+                timedelta); by default the client's (0.5 s).
 
         Returns:
             The client (``actorkit.client.ApifyClient``).
@@ -616,6 +619,8 @@ class Actor(
             options['max_retries'] = max_retries
         if timeout is not None:
             options['timeout'] = timeout
+        if min_delay_between_retries is not None:
+            options['min_delay_between_retries'] = min_delay_between_retries
         if token is None and config.token:
             token = str(config.token)
         if api_url is None:

@@ -43,11 +43,7 @@ NOT_YET: dict[tuple[str, str], str] = {
 }
 """Official members actorkit does not offer yet, and why."""
 
-NOT_YET_PARAMETERS: dict[tuple[str, str, str], str] = {
-    ('Actor', 'new_client', 'min_delay_between_retries'): (
-        "the API client's retry delay is fixed for now (platform part)"
-    ),
-}
+NOT_YET_PARAMETERS: dict[tuple[str, str, str], str] = {}
 """Official parameters of offered methods that actorkit does not accept yet, and why."""
 
 

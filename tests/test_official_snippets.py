@@ -16,12 +16,15 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from actorkit import Actor, Configuration
 from actorkit.client import ApifyClient
 from actorkit.testing import FakePlatform
 from tests._proxy_server import LocalProxy
@@ -886,3 +889,21 @@ def test_at_home_new_client_and_get_env(tmp_path: Path, platform: FakePlatform) 
         f'{env["ACTOR_DEFAULT_DATASET_ID"]}',
         'True True',
     ]
+
+
+def test_new_client_takes_the_official_retry_keywords(platform: FakePlatform) -> None:
+    """Accessing the Apify API: new_client(max_retries=..., min_delay_between_retries=...)."""
+    env = platform.run_env()
+    actor = Actor(config=Configuration.from_env(env), configure_logging=False)
+    client = actor.new_client(max_retries=2, min_delay_between_retries=timedelta(seconds=0.3))
+    platform.inject_faults(status=503, times=2, path='/v2/users/me')
+    started = time.monotonic()
+    me = client.user('me').get()
+    elapsed = time.monotonic() - started
+    client.close()
+    assert me is not None
+    assert me['username'] == platform.username
+    assert [path for method, path, _ in platform.received if path.endswith('/users/me')] == [
+        '/v2/users/me'
+    ] * 3
+    assert elapsed >= 0.3 + 0.6  # two backoffs of at least 1x and 2x the first delay
