@@ -28,7 +28,7 @@ from actorkit import Actor, Configuration
 from actorkit.client import ApifyClient
 from actorkit.testing import FakePlatform
 from tests._proxy_server import LocalProxy
-from tests._subprocess import describe, run_script
+from tests._subprocess import TIMEOUT, describe, run_script, start_script, wait_for_line
 
 # -- helpers ------------------------------------------------------------------------------------
 
@@ -907,3 +907,138 @@ def test_new_client_takes_the_official_retry_keywords(platform: FakePlatform) ->
         '/v2/users/me'
     ] * 3
     assert elapsed >= 0.3 + 0.6  # two backoffs of at least 1x and 2x the first delay
+
+
+def test_at_home_migrating_listener_persists_then_reboots(
+    tmp_path: Path, platform: FakePlatform
+) -> None:
+    """Actor events: on MIGRATING, persist the state and reboot at once, as the events page says."""
+    env = platform.run_env()
+    process = start_script(
+        tmp_path,
+        """
+        import threading
+
+        from actorkit import Event, actor as Actor
+
+        with Actor:
+            rebooted = threading.Event()
+
+            def on_migrating(event_data):
+                if rebooted.is_set():
+                    return  # reboot() runs the MIGRATING listeners too: this is that call
+                Actor.set_value('STATE', {'saved_before_reboot': True})
+                rebooted.set()
+                Actor.reboot(custom_after_sleep=0.05)
+
+            Actor.on(Event.MIGRATING, on_migrating)
+            print('READY', flush=True)
+            print('rebooted', rebooted.wait(30))
+        """,
+        env,
+    )
+    try:
+        wait_for_line(process, 'READY')
+        platform.wait_for_events_connection(env['ACTOR_RUN_ID'])
+        platform.send_event(env['ACTOR_RUN_ID'], 'migrating', {'timeRemainingSecs': 30})
+        out, err = process.communicate(timeout=TIMEOUT)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, err
+    assert out.splitlines() == ['rebooted True']
+    assert len(platform.run(env['ACTOR_RUN_ID'])['reboots']) == 1
+    assert _home_record(platform, env, 'STATE') == {'saved_before_reboot': True}
+
+
+def test_at_home_graceful_abort_runs_the_aborting_listener(
+    tmp_path: Path, platform: FakePlatform
+) -> None:
+    """Actor events: a graceful abort sends ABORTING; its listener finishes and cleans up."""
+    env = platform.run_env()
+    process = start_script(
+        tmp_path,
+        """
+        import threading
+
+        from actorkit import Event, actor as Actor
+
+        with Actor:
+            stop = threading.Event()
+
+            def on_aborting():
+                Actor.set_value('CLEANUP', {'done': True})
+                stop.set()
+
+            Actor.on(Event.ABORTING, on_aborting)
+            print('READY', flush=True)
+            print('stopped', stop.wait(30))
+        """,
+        env,
+    )
+    try:
+        wait_for_line(process, 'READY')
+        platform.wait_for_events_connection(env['ACTOR_RUN_ID'])
+        platform.send_event(env['ACTOR_RUN_ID'], 'aborting')
+        out, err = process.communicate(timeout=TIMEOUT)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, err
+    assert out.splitlines() == ['stopped True']
+    assert _home_record(platform, env, 'CLEANUP') == {'done': True}
+
+
+def test_at_home_start_task_and_call_task(tmp_path: Path, platform: FakePlatform) -> None:
+    """Interacting with other Actors: start_task() returns at once; call_task() waits."""
+    platform.create_actor('worker', handler=lambda run_env: 0)
+    task_id = platform.create_task('worker', 'my-task', input={'pages': 1})
+    result, _ = _home(
+        tmp_path,
+        platform,
+        f"""
+        from actorkit import actor as Actor
+
+        with Actor:
+            actor_run = Actor.start_task(task_id='{task_id}')
+            Actor.log.info(f'Started task run: {{actor_run.id}}')
+            finished = Actor.call_task(task_id='{task_id}', task_input={{'pages': 2}})
+            print(actor_run.actor_task_id, finished.actor_task_id, finished.status)
+        """,
+    )
+    assert result.stdout.splitlines() == [f'{task_id} {task_id} SUCCEEDED']
+    task_runs = [run for run in platform.runs() if run.get('actorTaskId') == task_id]
+    assert len(task_runs) == 2
+
+
+def test_logging_through_actor_log(tmp_path: Path) -> None:
+    """Logging: Actor.log at every level, with extra fields and a traceback, shows in the log."""
+    result = _run(
+        tmp_path,
+        """
+        from actorkit import actor as Actor
+
+        with Actor:
+            Actor.log.debug('This is a debug message')
+            Actor.log.info('This is an info message')
+            Actor.log.warning('This is a warning message', extra={'reason': 'Bad Actor!'})
+            Actor.log.error('This is an error message')
+            try:
+                raise RuntimeError('Ouch!')
+            except RuntimeError:
+                Actor.log.exception('This is an exceptional message')
+        """,
+        {'APIFY_LOG_LEVEL': 'DEBUG'},
+    )
+    log = result.stdout + result.stderr
+    for level, text in [
+        ('DEBUG', 'This is a debug message'),
+        ('INFO', 'This is an info message'),
+        ('WARNING', 'This is a warning message'),
+        ('ERROR', 'This is an error message'),
+        ('ERROR', 'This is an exceptional message'),
+    ]:
+        assert any(level in line and text in line for line in log.splitlines()), (level, text)
+    assert 'RuntimeError: Ouch!' in log
