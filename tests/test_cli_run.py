@@ -43,7 +43,7 @@ def test_run_keeps_the_exit_code_output_and_prints_a_summary(tmp_path: Path) -> 
         actor.exit(exit_code=3)
         """,
     )
-    result = cli(tmp_path, 'run', 'script.py', 'a', '--flag')
+    result = cli(tmp_path, 'run', '--no-purge', 'script.py', 'a', '--flag')
     assert result.returncode == 3, result.stderr.decode()
     assert result.stdout.decode() == "plain print ['a', '--flag']\n"
     last = result.stderr.decode().strip().splitlines()[-1]
@@ -122,11 +122,11 @@ def test_run_a_module_with_arguments(tmp_path: Path) -> None:
         'with actor:\n'
         "    actor.push_data({'args': sys.argv[1:]})\n"
     )
-    result = cli(tmp_path, 'run', '--storage-dir', 'elsewhere', '-m', 'job', 'x', '-y')
+    result = cli(tmp_path, 'run', '--storage-dir', 'elsewhere', '-m', 'job', '--flag', 'x', '-y')
     assert result.returncode == 0, result.stderr.decode()
     assert 'storage: elsewhere' in result.stderr.decode()
     item = tmp_path / 'elsewhere' / 'datasets' / 'default' / '000000001.json'
-    assert json.loads(item.read_text()) == {'args': ['x', '-y']}
+    assert json.loads(item.read_text()) == {'args': ['--flag', 'x', '-y']}
 
 
 def test_run_of_a_missing_script_is_one_error_line(tmp_path: Path) -> None:

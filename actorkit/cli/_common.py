@@ -43,11 +43,25 @@ def load_config(storage_dir: str | None = None) -> Configuration:
     return attrs.evolve(config, **changes)
 
 
+_opened: list[StorageManager] = []
+
+
 def open_storages(config: Configuration) -> StorageManager:
-    """A storage manager over the local folder, or the platform at home."""
+    """A storage manager over the local folder, or the platform at home.
+
+    It is closed (buffers flushed, locks and connections released) when the command ends.
+    """
     from actorkit._storage_manager import StorageManager  # noqa: PLC0415
 
-    return StorageManager(config)
+    manager = StorageManager(config)
+    _opened.append(manager)
+    return manager
+
+
+def close_storages() -> None:
+    """Close what :func:`open_storages` opened (at the end of the command)."""
+    while _opened:
+        _opened.pop().close()
 
 
 def stdout_is_terminal() -> bool:

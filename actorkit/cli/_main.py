@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from actorkit._version import __version__
-from actorkit.cli._common import EXIT_USAGE, CliError, Missing
+from actorkit.cli._common import EXIT_USAGE, CliError, Missing, close_storages
 
 _PROG = 'actorkit'
 
@@ -344,6 +344,46 @@ def _positive_float(text: str) -> float:
     return value
 
 
+_RUN_VALUE_OPTIONS = frozenset(
+    {
+        '--input',
+        '--input-file',
+        '--storage-dir',
+        '--migrate-after',
+        '--abort-after',
+        '--migrations',
+        '--grace',
+    }
+)
+
+
+def _split_run(arguments: list[str]) -> tuple[list[str], list[str] | None]:
+    """Split ``run``'s arguments at the script (or ``-m MODULE``): the rest is the script's.
+
+    argparse would read an option after the script (``run -m job --flag``) as its own; the
+    script's arguments are everything after it, options included, as with ``python``.
+    """
+    if not arguments or arguments[0] != 'run':
+        return arguments, None
+    index = 1
+    while index < len(arguments):
+        arg = arguments[index]
+        if arg == '--':
+            return arguments[: index + 2], arguments[index + 2 :]
+        if arg == '-m':
+            return arguments[: index + 2], arguments[index + 2 :]
+        if arg.startswith('-m') and not arg.startswith('--'):
+            return arguments[: index + 1], arguments[index + 1 :]
+        if arg in _RUN_VALUE_OPTIONS:
+            index += 2
+            continue
+        if arg.startswith('-'):
+            index += 1
+            continue
+        return arguments[: index + 1], arguments[index + 1 :]
+    return arguments, None
+
+
 def _one_line(exc: BaseException) -> str:
     text = str(exc) or type(exc).__name__
     parts = [line.strip(' -') for line in text.splitlines() if line.strip()]
@@ -379,13 +419,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv: The arguments (``sys.argv[1:]`` by default).
     """
     parser = build_parser()
-    args = parser.parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    head, script_args = _split_run(arguments)
+    args = parser.parse_args(head)
+    if script_args is not None:
+        args.script_args = script_args
     if args.command is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
     _configure_logging()
     try:
-        code: int = args.handler(args)
+        try:
+            code: int = args.handler(args)
+        finally:
+            close_storages()
     except Missing:
         return 1
     except CliError as exc:
