@@ -1042,3 +1042,42 @@ def test_logging_through_actor_log(tmp_path: Path) -> None:
     ]:
         assert any(level in line and text in line for line in log.splitlines()), (level, text)
     assert 'RuntimeError: Ouch!' in log
+
+
+def test_at_home_binary_record_public_url_and_dataset_reads(
+    tmp_path: Path, platform: FakePlatform
+) -> None:
+    """Working with storages at home: a PNG record and its public URL; dataset pages; export."""
+    result, env = _home(
+        tmp_path,
+        platform,
+        """
+        from actorkit import actor as Actor
+
+        with Actor:
+            png = b'\\x89PNG\\r\\n\\x1a\\n' + bytes(range(256))
+            Actor.set_value('screenshot', png, content_type='image/png')
+            store = Actor.open_key_value_store()
+            print(store.get_public_url('screenshot'))
+            print(Actor.get_value('screenshot') == png)
+
+            dataset = Actor.open_dataset()
+            dataset.push_data([{'n': i} for i in range(3)])
+            print(dataset.get_data(offset=1, limit=1).items, dataset.get_metadata().item_count)
+            print([item['n'] for item in dataset.iterate_items(desc=True)])
+            dataset.export_to(content_type='csv', key='OUTPUT.csv')
+        """,
+    )
+    url, same, page, backwards = result.stdout.splitlines()
+    assert same == 'True'
+    assert page == "[{'n': 1}] 3"
+    assert backwards == '[2, 1, 0]'
+    store = env['ACTOR_DEFAULT_KEY_VALUE_STORE_ID']
+    assert url.startswith(f'{platform.api_url}/v2/key-value-stores/{store}/records/screenshot')
+    record = platform.record(store, 'screenshot')
+    assert record is not None
+    assert record[1] == 'image/png'
+    assert record[0].startswith(b'\x89PNG')
+    exported = platform.record(store, 'OUTPUT.csv')
+    assert exported is not None
+    assert exported[0] == b'n\n0\n1\n2\n'
