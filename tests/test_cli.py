@@ -115,12 +115,14 @@ def test_set_value_refuses_a_bad_key_in_one_line(tmp_path: Path) -> None:
 
 
 def test_push_data_takes_an_object_an_array_and_json_lines(tmp_path: Path) -> None:
-    """push-data takes JSON on the command line, an array on stdin and JSON lines on stdin."""
+    """push-data takes JSON on the command line, an array or JSON lines on stdin or a file."""
     ok(cli(tmp_path, 'push-data', '{"n": 1}'))
     ok(cli(tmp_path, 'push-data', '-', stdin=b'[{"n": 2}, {"n": 3}]'))
     ok(cli(tmp_path, 'push-data', stdin=b'{"n": 4}\n\n{"n": 5}\n{\n  "n": 6\n}\n'))
+    (tmp_path / 'more.jsonl').write_bytes(b'{"n": 7}\n{"n": 8}\n')
+    ok(cli(tmp_path, 'push-data', '@more.jsonl'))
     items = json.loads(ok(cli(tmp_path, 'dataset', 'show', '--limit', '100')))
-    assert [item['n'] for item in items] == [1, 2, 3, 4, 5, 6]
+    assert [item['n'] for item in items] == [1, 2, 3, 4, 5, 6, 7, 8]
 
 
 def test_push_data_pushes_stdin_in_batches(tmp_path: Path) -> None:

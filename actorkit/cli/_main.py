@@ -110,7 +110,7 @@ def _add_run(sub: Any) -> None:
         ),
     )
     given = run.add_mutually_exclusive_group()
-    given.add_argument('--input', metavar='JSON', help='the input, as JSON')
+    given.add_argument('--input', metavar='JSON', help='the input, as JSON (or @FILE)')
     given.add_argument(
         '--input-file', metavar='FILE', help='a file holding the input (- for stdin)'
     )
@@ -198,11 +198,13 @@ def _add_values(sub: Any) -> None:
         'push items to the default dataset',
         description=(
             'Push an object or an array of objects given as JSON, or read them from stdin (-\n'
-            'or nothing): an object, an array, or JSON lines. stdin is streamed in batches,\n'
-            'so any number of items fits.'
+            'or nothing) or a file (@FILE): an object, an array, or JSON lines, streamed in\n'
+            'batches, so any number of items fits.'
         ),
     )
-    push.add_argument('data', nargs='?', metavar='JSON', help='the items, or - for stdin')
+    push.add_argument(
+        'data', nargs='?', metavar='JSON', help='the items, - for stdin, or @FILE to read a file'
+    )
     push.add_argument('--dataset', metavar='NAME', help='a named dataset instead')
     _storage_dir(push)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from actorkit.cli._common import (
     EXIT_USAGE,
@@ -29,6 +29,7 @@ from actorkit.cli._progress import Progress
 
 if TYPE_CHECKING:
     from actorkit._config import Configuration
+    from actorkit.storages._dataset import Dataset
     from actorkit.storages._key_value_store import KeyValueStore
 
 PUSH_BATCH = 500
@@ -117,22 +118,38 @@ def _items_of(value: Any, where: str) -> list[Any]:
 def push_data(args: argparse.Namespace) -> int:
     """``actorkit push-data [JSON | -]``."""
     config = load_config(args.storage_dir)
-    if args.data is not None and args.data != '-':
-        items = _items_of(parse_json_arg(args.data, 'the data'), 'the data')
+    data: str | None = args.data
+    if data is not None and data != '-' and not data.startswith('@'):
+        items = _items_of(parse_json_arg(data, 'the data'), 'the data')
         open_storages(config).open_dataset(name=args.dataset).push_data(items)
         return 0
-    if args.data is None and sys.stdin.isatty():
+    if data is None and sys.stdin.isatty():
         raise CliError('give the items as JSON, or pipe them into stdin with -', EXIT_USAGE)
+    if data is not None and data.startswith('@'):
+        try:
+            source: BinaryIO = open(data[1:], 'rb')  # noqa: SIM115 (closed below)
+        except OSError as exc:
+            raise CliError(f'cannot read {data[1:]}: {exc.strerror or exc}') from None
+        what = data[1:]
+    else:
+        source, what = sys.stdin.buffer, 'stdin'
+    try:
+        return _push_stream(open_storages(config).open_dataset(name=args.dataset), source, what)
+    finally:
+        if source is not sys.stdin.buffer:
+            source.close()
+
+
+def _push_stream(dataset: Dataset, source: BinaryIO, what: str) -> int:
     from actorkit.cli._json_stream import JsonItems  # noqa: PLC0415
 
-    dataset = open_storages(config).open_dataset(name=args.dataset)
-    stream = JsonItems(sys.stdin.buffer)
+    stream = JsonItems(source, what)
     pushed = 0
     batch: list[Any] = []
     with Progress('pushing', unit='items') as progress:
         try:
             for value in stream:
-                batch.extend(_items_of(value, f'stdin item {pushed + len(batch) + 1}'))
+                batch.extend(_items_of(value, f'{what} item {pushed + len(batch) + 1}'))
                 if len(batch) >= PUSH_BATCH:
                     dataset.push_data(batch)
                     pushed += len(batch)
@@ -197,6 +214,8 @@ def charge(args: argparse.Namespace) -> int:
 
 def read_input_option(args: argparse.Namespace) -> tuple[bool, Any]:
     """The input given with ``--input JSON`` or ``--input-file FILE|-``: ``(given, value)``."""
+    if args.input is not None and args.input.startswith('@'):
+        args.input_file, args.input = args.input[1:], None
     if args.input is not None:
         return True, parse_json_arg(args.input, '--input')
     if args.input_file is None:
