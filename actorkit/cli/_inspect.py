@@ -310,6 +310,8 @@ def dataset_export(args: argparse.Namespace) -> int:
     dataset = _dataset(config, args.name)
     total = dataset.get_metadata().item_count
     with Progress('exporting', total) as progress:
+        if args.output in (None, '-') and stdout_is_terminal():
+            progress.enabled = False  # the items go to the same terminal
         if args.format == 'csv':
             _export_csv(dataset, args.output, progress)
         else:
