@@ -407,3 +407,27 @@ def test_progress_draws_only_on_a_terminal() -> None:
     with Progress('exporting', 10, stream=pipe) as progress:
         progress.update(5)
     assert pipe.getvalue() == ''
+
+
+def test_the_console_script_is_declared() -> None:
+    """The installed package declares ``actorkit = actorkit.cli:main``."""
+    from importlib.metadata import entry_points
+
+    (script,) = entry_points(group='console_scripts', name='actorkit')
+    assert script.value == 'actorkit.cli:main'
+
+
+def test_run_arguments_after_the_script_belong_to_it() -> None:
+    """Options after SCRIPT.py or -m MODULE go to the script, not to actorkit run."""
+    from actorkit.cli._main import _split_run
+
+    assert _split_run(['run', '--input', '{}', 's.py', '--input', 'x']) == (
+        ['run', '--input', '{}', 's.py'],
+        ['--input', 'x'],
+    )
+    assert _split_run(['run', '--no-purge', '-m', 'job', '-m', 'y']) == (
+        ['run', '--no-purge', '-m', 'job'],
+        ['-m', 'y'],
+    )
+    assert _split_run(['run', '--', '-odd.py', 'a']) == (['run', '--', '-odd.py'], ['a'])
+    assert _split_run(['push-data', '-']) == (['push-data', '-'], None)
