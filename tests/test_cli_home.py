@@ -23,6 +23,12 @@ def test_values_at_home_go_through_the_api(tmp_path: Path, fake_platform: FakePl
     ok(cli(tmp_path, 'push-data', '-', stdin=b'{"n": 1}\n{"n": 2}\n', env=env))
     assert fake_platform.dataset_items(env['ACTOR_DEFAULT_DATASET_ID']) == [{'n': 1}, {'n': 2}]
     assert json.loads(ok(cli(tmp_path, 'dataset', 'show', env=env))) == [{'n': 1}, {'n': 2}]
+    exported = ok(cli(tmp_path, 'dataset', 'export', '--format', 'csv', env=env))
+    assert exported.decode().splitlines() == ['n', '1', '2']
+    keys = {row['key'] for row in json.loads(ok(cli(tmp_path, 'kv', 'list', env=env)))}
+    assert keys == {'INPUT', 'blob'}
+    stats = json.loads(ok(cli(tmp_path, 'queue', 'stats', env=env)))
+    assert (stats['id'], stats['totalRequestCount']) == (env['ACTOR_DEFAULT_REQUEST_QUEUE_ID'], 0)
     rows = json.loads(ok(cli(tmp_path, 'storages', env=env)))
     assert {row['kind']: row['id'] for row in rows} == {
         'dataset': env['ACTOR_DEFAULT_DATASET_ID'],
