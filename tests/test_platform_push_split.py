@@ -9,7 +9,7 @@ import pytest
 
 from actorkit import InvalidStorageArgumentError, StorageLimitError
 from actorkit.storages._platform._dataset import MAX_PAYLOAD_BYTES, split_bodies
-from actorkit.storages._serialization import serialize_items_compact
+from actorkit.storages._serialization import encode_items_compact, serialize_items_compact
 
 
 def _items(bodies: list[bytes]) -> list[object]:
@@ -81,3 +81,60 @@ def test_compact_items_follow_the_local_rules_for_tuples_depth_and_cycles() -> N
     looped['self'] = looped
     with pytest.raises(InvalidStorageArgumentError, match='dataset item 1'):
         serialize_items_compact([{}, looped])
+
+
+def test_a_whole_batch_encodes_as_the_items_joined() -> None:
+    """One encode of the whole batch gives the bytes of the items serialized one by one."""
+    items = [{'n': n, 'text': 'é' * n, 'sub': {'l': [n, None, True, 1.5]}} for n in range(600)]
+    body = encode_items_compact(items)
+    assert body == b'[' + b','.join(serialize_items_compact(items)) + b']'
+    assert json.loads(body) == items
+    assert encode_items_compact([{'t': (1, 'a')}, {'ok': 1}]) == b'[{"t":[1,"a"]},{"ok":1}]'
+
+
+def test_a_whole_batch_refuses_what_one_item_would_naming_the_item() -> None:
+    """NaN, infinity, a set, a non-str key deep down, a cycle and a non-dict name their item."""
+    deep_key: dict[str, object] = {'a': [{'b': {2: 'x'}}]}
+    looped: dict[str, object] = {}
+    looped['self'] = looped
+    cases: list[tuple[object, str]] = [
+        ({'bad': float('nan')}, 'dataset item 3 cannot be stored'),
+        ({'bad': [float('-inf')]}, 'dataset item 3 cannot be stored'),
+        ({'bad': {1, 2}}, 'dataset item 3 cannot be stored.*set'),
+        (deep_key, 'dataset item 3 cannot be stored.*not a str'),
+        ({True: 1}, 'dataset item 3 cannot be stored.*not a str'),
+        (looped, 'dataset item 3 cannot be stored.*contains itself'),
+        ([1, 2], 'dataset item 3 is a list'),
+    ]
+    for bad, message in cases:
+        with pytest.raises(InvalidStorageArgumentError, match=message):
+            encode_items_compact([{'ok': n} for n in range(3)] + [bad, {'ok': 4}])
+
+
+def _nested(levels: int, leaf: object) -> dict[str, object]:
+    """Return a dict ``levels`` containers deep (the dict itself counts) around ``leaf``."""
+    item: dict[str, object] = {'x': leaf}
+    for _ in range(levels - 1):
+        item = {'x': item}
+    return item
+
+
+def test_a_whole_batch_keeps_the_depth_limit() -> None:
+    """Items at the depth limit pass (an empty container one level below too); deeper fails."""
+    at_limit = _nested(500, 1)
+    empty_below = _nested(500, {})
+    assert json.loads(encode_items_compact([{}, at_limit, empty_below])) == [
+        {},
+        at_limit,
+        empty_below,
+    ]
+    with pytest.raises(InvalidStorageArgumentError, match=r'dataset item 1 cannot be stored.*deep'):
+        encode_items_compact([{}, _nested(500, {'y': 1}), {}])
+    with pytest.raises(InvalidStorageArgumentError, match=r'dataset item 2 cannot be stored.*deep'):
+        encode_items_compact([{}, {}, _nested(2000, 1)])
+
+
+def test_many_shallow_containers_are_not_mistaken_for_depth() -> None:
+    """A batch with thousands of nested but shallow containers is accepted as it is."""
+    items = [{'a': {'b': [{'c': n}]}} for n in range(2000)]
+    assert json.loads(encode_items_compact(items)) == items

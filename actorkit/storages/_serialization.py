@@ -19,6 +19,7 @@ import json
 import math
 import re
 from collections.abc import Collection, Iterable, Iterator, Sequence
+from itertools import repeat
 from json.encoder import encode_basestring
 from typing import Any
 
@@ -684,11 +685,62 @@ def serialize_items_compact(items: Sequence[Any]) -> list[bytes]:
                 f'dataset item {index}', _depth_error(item), 'nothing of this push was written'
             ) from None
         except (TypeError, ValueError) as exc:
+            # The encoder only says "Circular reference detected": say which value and why.
+            problem = _depth_error(item) if _contains_itself(item) else exc
             raise json_problem(
-                f'dataset item {index}', exc, 'nothing of this push was written'
+                f'dataset item {index}', problem, 'nothing of this push was written'
             ) from exc
         bodies.append(body)
     return bodies
+
+
+def encode_items_compact(items: Sequence[Any]) -> bytes:
+    """Check dataset items and serialize them as one compact JSON array (a push's body).
+
+    The checks are those of :func:`serialize_items_compact`, made once for the whole list: one
+    encode, one read back compared with the items (a non-str key, which the encoder would turn
+    into a str, or a tuple, which it writes as a list, makes them differ) and a depth walk only
+    when the items hold enough containers to possibly nest too deep. On any doubt the items go
+    through :func:`serialize_items_compact` one by one, which names the item at fault.
+
+    Raises:
+        InvalidStorageArgumentError: An item is not a dict or has no JSON form (the message
+            names its index and the offending type).
+    """
+    items = list(items)
+    if all(map(isinstance, items, repeat(dict))):
+        try:
+            text = _COMPACT_ENCODER.encode(items)
+            # One '[' for the list and at least one '{' per item: an item can only nest as deep
+            # as the brackets left over (those in strings count too, which only errs on the
+            # safe side).
+            spare = text.count('{') + text.count('[') - len(items)
+            if json.loads(text) == items and (
+                spare <= MAX_JSON_DEPTH or not _nests_too_deep(items)
+            ):
+                return text.encode('utf-8')
+        except (TypeError, ValueError, RecursionError):
+            pass  # the item at fault is found below
+    return b'[' + b','.join(serialize_items_compact(items)) + b']'
+
+
+def _nests_too_deep(items: Sequence[dict[str, Any]]) -> bool:
+    """Whether a non-empty container sits deeper than :data:`MAX_JSON_DEPTH` in an item.
+
+    Level by level, in comprehensions: the items are level 1; a container on level
+    ``MAX_JSON_DEPTH + 1`` may only be empty (the rule of :func:`check_json_tree`).
+    """
+    level: list[Any] = list(items)
+    for _ in range(MAX_JSON_DEPTH):
+        level = [
+            child
+            for container in level
+            for child in (container.values() if isinstance(container, dict) else container)
+            if isinstance(child, (dict, list))
+        ]
+        if not level:
+            return False
+    return any(level)
 
 
 def filter_item(

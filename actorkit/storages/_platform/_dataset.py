@@ -4,7 +4,8 @@ A push is split into requests whose JSON body stays under the platform's limit o
 bytes (decompressed): as many consecutive items per request as fit, in order, and one request
 when the whole batch fits. Every item is checked and serialized before the first request, so
 an item that cannot be stored, or that alone is too large for a request, fails the push with
-nothing sent.
+nothing sent. A batch is encoded as one array first (the common case: it fits); only a batch
+over the limit is encoded again item by item, to be cut between items.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from actorkit._errors import StorageError, StorageLimitError
 from actorkit.storages._dataset_models import DatasetMetadata, DatasetPage
 from actorkit.storages._platform._common import count, is_not_found, missing_storage, timestamp
-from actorkit.storages._serialization import serialize_items_compact
+from actorkit.storages._serialization import encode_items_compact, serialize_items_compact
 
 if TYPE_CHECKING:
     from actorkit.client import ApifyClient
@@ -113,6 +114,13 @@ class PlatformDatasetClient:
             ApifyApiError: The platform refused a request after the retries; the requests
                 before it were stored.
         """
+        if not items:
+            return
+        body = encode_items_compact(items)
+        if len(body) < MAX_PAYLOAD_BYTES:
+            self._resource.push_items(body)
+            return
+        # Over the limit: serialized again item by item, to cut the batch between items.
         for chunk in split_bodies(serialize_items_compact(items)):
             self._resource.push_items(chunk)
 
