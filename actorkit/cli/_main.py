@@ -148,7 +148,9 @@ def _add_run(sub: Any) -> None:
     )
     run.add_argument('-m', dest='module', metavar='MODULE', help='run a module, as python -m')
     run.add_argument('target', nargs='?', metavar='SCRIPT.py', help='the script to run')
-    run.add_argument('script_args', nargs=argparse.REMAINDER, metavar='ARGS')
+    run.add_argument(
+        'script_args', nargs=argparse.REMAINDER, metavar='ARGS', help="the script's arguments"
+    )
 
 
 def _add_values(sub: Any) -> None:
