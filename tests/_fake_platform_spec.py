@@ -46,9 +46,12 @@ def assert_on_spec(fake: FakePlatform) -> None:
     assert not stray, f'requests outside the API v2 spec: {stray}'
 
 
-@pytest.fixture
-def platform() -> Iterator[FakePlatform]:
-    """A started FakePlatform whose received requests must all be operations of the spec."""
+@pytest.fixture(name='platform')
+def spec_checked_platform() -> Iterator[FakePlatform]:
+    """A started FakePlatform whose received requests must all be operations of the spec.
+
+    A module that imports it gets it as its ``platform``, over the one in tests/conftest.py.
+    """
     with FakePlatform() as fake:
         yield fake
     assert_on_spec(fake)

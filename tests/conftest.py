@@ -1,16 +1,20 @@
-"""Shared fixtures: a leak check for actorkit threads, and fast local Actors."""
+"""Shared fixtures: a leak check for actorkit threads, fast local Actors, Actors at home."""
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from actorkit import Actor, Configuration
+from tests._home import home_env
+
+if TYPE_CHECKING:
+    from actorkit.testing import FakePlatform
 
 
 def _actorkit_threads() -> list[threading.Thread]:
@@ -55,6 +59,39 @@ def make_actor(tmp_path: Path) -> Iterator[Callable[..., Actor]]:
         )
         made.append(new)
         return new
+
+    yield make
+    for actor in made:
+        actor.exit(event_listeners_timeout=1)
+
+
+@pytest.fixture
+def platform(fake_platform: FakePlatform) -> FakePlatform:
+    """A fake platform on 127.0.0.1 for one test (the plugin's ``fake_platform``).
+
+    tests/test_fake_platform*.py import the spec-checked one of tests/_fake_platform_spec.py
+    instead, which overrides this one in their module.
+    """
+    return fake_platform
+
+
+@pytest.fixture
+def home_actor(platform: FakePlatform) -> Iterator[Callable[..., Actor]]:
+    """Build running Actors at home on the fake platform; exit them after the test.
+
+    ``home_actor(env)`` runs with that env; ``home_actor(**run_env)`` with
+    ``platform.run_env(**run_env)``; either through :func:`home_env`.
+    """
+    made: list[Actor] = []
+
+    def make(env: Mapping[str, str] | None = None, **run_env: Any) -> Actor:
+        config = Configuration.from_env(
+            home_env(env if env is not None else platform.run_env(**run_env))
+        )
+        actor = Actor(config=config, configure_logging=False, exit_process=False)
+        actor.init()
+        made.append(actor)
+        return actor
 
     yield make
     for actor in made:

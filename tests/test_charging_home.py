@@ -19,33 +19,6 @@ PRICES = {'search': '0.10', 'page': 0.05}
 
 
 @pytest.fixture
-def platform() -> Iterator[FakePlatform]:
-    """A fake platform on 127.0.0.1 for one test."""
-    with FakePlatform() as fake:
-        yield fake
-
-
-@pytest.fixture
-def home_actor(platform: FakePlatform) -> Iterator[Callable[..., Actor]]:
-    """Build running Actors at home on the fake platform; exit them after the test."""
-    made: list[Actor] = []
-
-    def make(env: dict[str, str]) -> Actor:
-        env = dict(env)
-        env.pop('ACTOR_EVENTS_WEBSOCKET_URL', None)
-        actor = Actor(
-            config=Configuration.from_env(env), configure_logging=False, exit_process=False
-        )
-        actor.init()
-        made.append(actor)
-        return actor
-
-    yield make
-    for actor in made:
-        actor.exit(event_listeners_timeout=1)
-
-
-@pytest.fixture
 def fast_manager(platform: FakePlatform) -> Iterator[Callable[..., ChargingManager]]:
     """Build charging managers whose client retries twice, quickly, with a short timeout."""
     clients: list[ApifyClient] = []

@@ -32,12 +32,6 @@ from actorkit.client import ApifyClient
 from actorkit.testing import FakePlatform
 
 
-@pytest.fixture
-def platform() -> Iterator[FakePlatform]:
-    with FakePlatform() as fake:
-        yield fake
-
-
 def make_client(platform: FakePlatform, **options: object) -> ApifyClient:
     options.setdefault('min_delay_between_retries', 0.001)
     return ApifyClient(platform.token, api_url=platform.api_url, **options)  # type: ignore[arg-type]

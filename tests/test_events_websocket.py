@@ -68,13 +68,6 @@ class Recorder:
         return [data for seen, data, _ in self.calls if seen is event]
 
 
-@pytest.fixture
-def platform() -> Iterator[FakePlatform]:
-    """A fake platform (HTTP API and events websocket) for one test."""
-    with FakePlatform() as fake:
-        yield fake
-
-
 MakeHomeActor = Callable[..., tuple[Actor, str]]
 
 

@@ -16,8 +16,7 @@ import pytest
 import requests
 
 from actorkit.testing import FakePlatform
-
-pytest_plugins = ['tests._fake_platform_spec']
+from tests._fake_platform_spec import spec_checked_platform  # noqa: F401 (its ``platform``)
 
 
 def assert_on_spec(fake: FakePlatform) -> None:

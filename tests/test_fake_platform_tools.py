@@ -17,9 +17,8 @@ import pytest
 import requests
 
 from actorkit.testing import FakePlatform
+from tests._fake_platform_spec import spec_checked_platform  # noqa: F401 (its ``platform``)
 from tests._subprocess import TIMEOUT, script_env, write_script
-
-pytest_plugins = ['tests._fake_platform_spec']
 
 FULL_SPEC = Path('/work/shared/spec/apify-api-v2.openapi.json')
 

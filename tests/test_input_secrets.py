@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,13 +33,6 @@ def local_actor(make_actor: Callable[..., Actor]) -> Callable[..., Actor]:
         return actor
 
     return make
-
-
-@pytest.fixture
-def platform() -> Iterator[FakePlatform]:
-    """A fake platform on 127.0.0.1 for one test."""
-    with FakePlatform() as fake:
-        yield fake
 
 
 def _home_actor(env: dict[str, str]) -> Actor:

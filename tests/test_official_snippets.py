@@ -94,13 +94,6 @@ def _home_record(platform: FakePlatform, env: dict[str, str], key: str) -> Any:
     return json.loads(record[0])
 
 
-@pytest.fixture
-def platform() -> Any:
-    """A started FakePlatform, stopped after the test."""
-    with FakePlatform() as started:
-        yield started
-
-
 # -- locally ------------------------------------------------------------------------------------
 
 

@@ -23,13 +23,6 @@ from tests._subprocess import TIMEOUT, start_script
 
 
 @pytest.fixture
-def platform() -> Iterator[FakePlatform]:
-    """A fake platform on 127.0.0.1 for one test."""
-    with FakePlatform() as fake:
-        yield fake
-
-
-@pytest.fixture
 def open_queue(platform: FakePlatform) -> Iterator[Callable[..., RequestQueue]]:
     """Open the same named queue through new backends (one client each); close them after."""
     backends: list[PlatformStorageBackend] = []

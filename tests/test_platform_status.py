@@ -19,34 +19,6 @@ from actorkit.testing import FakePlatform, emit, wait_for_listeners
 from tests._subprocess import describe, run_script
 
 
-@pytest.fixture
-def platform() -> Iterator[FakePlatform]:
-    """A fake platform on 127.0.0.1 for one test."""
-    with FakePlatform() as fake:
-        yield fake
-
-
-@pytest.fixture
-def home_actor(platform: FakePlatform) -> Iterator[Callable[..., Actor]]:
-    """Build running Actors at home on the fake platform; exit them after the test."""
-    made: list[Actor] = []
-
-    def make(env: dict[str, str] | None = None) -> Actor:
-        env = dict(env if env is not None else platform.run_env())
-        env.pop('ACTOR_EVENTS_WEBSOCKET_URL', None)
-        env['APIFY_PERSIST_STATE_INTERVAL_MILLIS'] = '600000'
-        actor = Actor(
-            config=Configuration.from_env(env), configure_logging=False, exit_process=False
-        )
-        actor.init()
-        made.append(actor)
-        return actor
-
-    yield make
-    for actor in made:
-        actor.exit(event_listeners_timeout=1)
-
-
 def _status_puts(platform: FakePlatform, run_id: str) -> list[tuple[str, bool]]:
     """The status messages the run received, in order, as (message, is_terminal)."""
     sent = []

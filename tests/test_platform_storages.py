@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,35 +15,6 @@ from actorkit import Actor, Configuration, StorageError, StorageNotFoundError
 from actorkit.client import ApifyClient
 from actorkit.storages._platform import ALIAS_MAPPING_KEY
 from actorkit.testing import FakePlatform
-
-
-@pytest.fixture
-def platform() -> Iterator[FakePlatform]:
-    """A fake platform on 127.0.0.1 for one test."""
-    with FakePlatform() as fake:
-        yield fake
-
-
-@pytest.fixture
-def home_actor(platform: FakePlatform) -> Iterator[Callable[..., Actor]]:
-    """Build running Actors 'at home' on the fake platform; exit them after the test."""
-    made: list[Actor] = []
-
-    def make(env: dict[str, str] | None = None, **run_env: Any) -> Actor:
-        env = dict(env if env is not None else platform.run_env(**run_env))
-        env.pop('ACTOR_EVENTS_WEBSOCKET_URL', None)
-        env.pop('APIFY_ACTOR_EVENTS_WS_URL', None)
-        env.setdefault('APIFY_PERSIST_STATE_INTERVAL_MILLIS', '600000')
-        actor = Actor(
-            config=Configuration.from_env(env), configure_logging=False, exit_process=False
-        )
-        actor.init()
-        made.append(actor)
-        return actor
-
-    yield make
-    for actor in made:
-        actor.exit(event_listeners_timeout=1)
 
 
 @pytest.fixture

@@ -26,45 +26,27 @@ from actorkit import (
     Webhook,
 )
 from actorkit.testing import FakePlatform
+from tests._home import home_env
 from tests._subprocess import describe, run_script
 
 DEADLINE = 20.0
 """Seconds a test waits for something another thread does."""
 
 
-@pytest.fixture
-def platform() -> Iterator[FakePlatform]:
-    """A fake platform on 127.0.0.1 for one test."""
-    with FakePlatform() as fake:
-        yield fake
-
-
 def _home_env(platform: FakePlatform, **extra: str) -> dict[str, str]:
-    env = platform.run_env(input={'start': True})
-    env.pop('ACTOR_EVENTS_WEBSOCKET_URL', None)  # the events socket is tested on its own
-    env['APIFY_PERSIST_STATE_INTERVAL_MILLIS'] = '600000'
+    env = home_env(platform.run_env(input={'start': True}))
     env.update(extra)
     return env
 
 
 @pytest.fixture
-def home_actor(platform: FakePlatform) -> Iterator[Callable[..., Actor]]:
-    """Build running Actors at home on the fake platform; exit them after the test."""
-    made: list[Actor] = []
+def home_actor(home_actor: Callable[..., Actor], platform: FakePlatform) -> Callable[..., Actor]:
+    """Build running Actors at home (input ``{'start': True}``), with extra env variables."""
 
     def make(**extra: str) -> Actor:
-        actor = Actor(
-            config=Configuration.from_env(_home_env(platform, **extra)),
-            configure_logging=False,
-            exit_process=False,
-        )
-        actor.init()
-        made.append(actor)
-        return actor
+        return home_actor(_home_env(platform, **extra))
 
-    yield make
-    for actor in made:
-        actor.exit(event_listeners_timeout=1)
+    return make
 
 
 @pytest.fixture

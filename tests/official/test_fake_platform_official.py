@@ -7,7 +7,6 @@ tests prove the fake's objects carry what the platform's do. The official SDK ru
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -15,13 +14,6 @@ import pytest
 from apify_client import ApifyClient
 
 from actorkit.testing import FakePlatform
-
-
-@pytest.fixture
-def platform() -> Iterator[FakePlatform]:
-    """A started FakePlatform."""
-    with FakePlatform() as fake:
-        yield fake
 
 
 @pytest.fixture

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
-
-import pytest
 
 from actorkit.client import ApifyClient
 from actorkit.testing import FakePlatform
@@ -46,12 +44,6 @@ async def main():
 
 asyncio.run(main())
 """
-
-
-@pytest.fixture
-def platform() -> Iterator[FakePlatform]:
-    with FakePlatform() as fake:
-        yield fake
 
 
 def test_official_sdk_gets_system_info_migrating_and_aborting(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -59,12 +59,6 @@ async def main():
 
 asyncio.run(main())
 """
-
-
-@pytest.fixture
-def platform() -> Iterator[FakePlatform]:
-    with FakePlatform() as fake:
-        yield fake
 
 
 def test_official_actor_runs_at_home_against_the_fake_platform(

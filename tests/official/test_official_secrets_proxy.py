@@ -7,10 +7,8 @@ through a local proxy, with the proxy password fetched from the (fake) account.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
-
-import pytest
 
 from actorkit import Actor, Configuration
 from actorkit.testing import FakePlatform
@@ -69,12 +67,6 @@ async def main():
 
 asyncio.run(main())
 """
-
-
-@pytest.fixture
-def platform() -> Iterator[FakePlatform]:
-    with FakePlatform() as fake:
-        yield fake
 
 
 def _without_events(env: dict[str, str]) -> dict[str, str]:

@@ -6,19 +6,10 @@ default storages, named storages and a request queue handed from one SDK to the 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
-
-import pytest
 
 from actorkit import Actor, Configuration
 from actorkit.testing import FakePlatform
-
-
-@pytest.fixture
-def platform() -> Iterator[FakePlatform]:
-    with FakePlatform() as fake:
-        yield fake
 
 
 def _home_actor(env: dict[str, str]) -> Actor:

@@ -7,10 +7,8 @@ order and request states. The local-folder twin of this is test_storage_live.py.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
-
-import pytest
 
 from actorkit.testing import FakePlatform
 
@@ -88,12 +86,6 @@ async def main():
 
 asyncio.run(main())
 """
-
-
-@pytest.fixture
-def platform() -> Iterator[FakePlatform]:
-    with FakePlatform() as fake:
-        yield fake
 
 
 def test_official_sdk_reads_what_actorkit_wrote_on_the_platform(
