@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from actorkit._errors import ApifyApiError
-from actorkit.client._http import SHORT, HttpClient, Response, encode_json
+from actorkit.client._http import MEDIUM, SHORT, HttpClient, Response, encode_json
+from actorkit.client._models import ListPage
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -167,6 +168,52 @@ class ResourceClient:
         except ApifyApiError as error:
             if not is_not_found(error):
                 raise
+
+
+class StorageCollectionClient(ResourceClient):
+    """The storages of one kind in the account: list them, get or create one by name."""
+
+    def list(
+        self,
+        *,
+        unnamed: bool | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        desc: bool | None = None,
+    ) -> ListPage[dict[str, Any]]:
+        """List the storages of this kind.
+
+        Args:
+            unnamed: Include the unnamed ones (runs' default storages) too.
+            limit: The most storages to return.
+            offset: How many storages to skip.
+            desc: Newest first.
+        """
+        data = self._get_data(
+            params=query(unnamed=unnamed, limit=limit, offset=offset, desc=desc), timeout=MEDIUM
+        )
+        return ListPage.from_data(data)
+
+    def get_or_create(self, name: str | None = None) -> dict[str, Any]:
+        """Return the storage called ``name``, creating it when missing (unnamed: a new one)."""
+        return dict(self._send_json('POST', params=query(name=name), timeout=SHORT))
+
+
+class StorageClient(ResourceClient):
+    """One storage (dataset, key-value store or request queue): its metadata, rename, delete."""
+
+    def get(self) -> dict[str, Any] | None:
+        """Return the storage's metadata, or ``None`` when it does not exist."""
+        result = self._get_or_none()
+        return None if result is None else dict(result)
+
+    def update(self, name: str | None = None) -> dict[str, Any]:
+        """Rename the storage (``None`` leaves the name as it is) and return its metadata."""
+        return dict(self._send_json('PUT', value=drop_none({'name': name}), timeout=SHORT))
+
+    def delete(self) -> None:
+        """Delete the storage (nothing happens when it does not exist)."""
+        self._delete_quietly()
 
 
 def camel_webhooks(webhooks: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:

@@ -6,8 +6,8 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from actorkit.client._base import ResourceClient, drop_none, query
-from actorkit.client._http import LONG, MEDIUM, SHORT, encode_json
+from actorkit.client._base import StorageClient, StorageCollectionClient, query
+from actorkit.client._http import LONG, MEDIUM, encode_json
 from actorkit.client._models import ListPage
 
 DEFAULT_PAGE_SIZE = 1000
@@ -18,50 +18,12 @@ def _flag(value: str | None, default: bool) -> bool:
     return default if value is None else value.strip().lower() == 'true'
 
 
-class DatasetCollectionClient(ResourceClient):
+class DatasetCollectionClient(StorageCollectionClient):
     """The datasets of the account: list them, get or create one by name."""
 
-    def list(
-        self,
-        *,
-        unnamed: bool | None = None,
-        limit: int | None = None,
-        offset: int | None = None,
-        desc: bool | None = None,
-    ) -> ListPage[dict[str, Any]]:
-        """List the datasets.
 
-        Args:
-            unnamed: Include the unnamed datasets (runs' default datasets) too.
-            limit: The most datasets to return.
-            offset: How many datasets to skip.
-            desc: Newest first.
-        """
-        data = self._get_data(
-            params=query(unnamed=unnamed, limit=limit, offset=offset, desc=desc), timeout=MEDIUM
-        )
-        return ListPage.from_data(data)
-
-    def get_or_create(self, name: str | None = None) -> dict[str, Any]:
-        """Return the dataset called ``name``, creating it when missing (unnamed: a new one)."""
-        return dict(self._send_json('POST', params=query(name=name), timeout=SHORT))
-
-
-class DatasetClient(ResourceClient):
+class DatasetClient(StorageClient):
     """One dataset."""
-
-    def get(self) -> dict[str, Any] | None:
-        """Return the dataset's metadata, or ``None`` when it does not exist."""
-        result = self._get_or_none()
-        return None if result is None else dict(result)
-
-    def update(self, name: str | None = None) -> dict[str, Any]:
-        """Rename the dataset (``None`` leaves the name as it is) and return its metadata."""
-        return dict(self._send_json('PUT', value=drop_none({'name': name}), timeout=SHORT))
-
-    def delete(self) -> None:
-        """Delete the dataset (nothing happens when it does not exist)."""
-        self._delete_quietly()
 
     def push_items(self, items: Any) -> None:
         """Append items to the dataset.

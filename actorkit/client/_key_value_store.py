@@ -9,15 +9,14 @@ from typing import Any
 
 from actorkit._errors import ApifyApiError
 from actorkit.client._base import (
-    ResourceClient,
-    drop_none,
+    StorageClient,
+    StorageCollectionClient,
     is_not_found,
     path_segment,
     query,
     resource_segment,
 )
 from actorkit.client._http import LONG, MEDIUM, SHORT, Response, encode_json
-from actorkit.client._models import ListPage
 
 _TEXT = re.compile(r'^(text/|application/([\w.+-]*\+)?xml$)', re.IGNORECASE)
 
@@ -69,43 +68,12 @@ def encode_record(value: Any, content_type: str | None) -> tuple[bytes, str]:
     return encode_json(value, 'the record value'), content_type
 
 
-class KeyValueStoreCollectionClient(ResourceClient):
+class KeyValueStoreCollectionClient(StorageCollectionClient):
     """The key-value stores of the account: list them, get or create one by name."""
 
-    def list(
-        self,
-        *,
-        unnamed: bool | None = None,
-        limit: int | None = None,
-        offset: int | None = None,
-        desc: bool | None = None,
-    ) -> ListPage[dict[str, Any]]:
-        """List the key-value stores (``unnamed`` includes runs' default stores)."""
-        data = self._get_data(
-            params=query(unnamed=unnamed, limit=limit, offset=offset, desc=desc), timeout=MEDIUM
-        )
-        return ListPage.from_data(data)
 
-    def get_or_create(self, name: str | None = None) -> dict[str, Any]:
-        """Return the store called ``name``, creating it when missing (unnamed: a new one)."""
-        return dict(self._send_json('POST', params=query(name=name), timeout=SHORT))
-
-
-class KeyValueStoreClient(ResourceClient):
+class KeyValueStoreClient(StorageClient):
     """One key-value store."""
-
-    def get(self) -> dict[str, Any] | None:
-        """Return the store's metadata, or ``None`` when it does not exist."""
-        result = self._get_or_none()
-        return None if result is None else dict(result)
-
-    def update(self, name: str | None = None) -> dict[str, Any]:
-        """Rename the store (``None`` leaves the name as it is) and return its metadata."""
-        return dict(self._send_json('PUT', value=drop_none({'name': name}), timeout=SHORT))
-
-    def delete(self) -> None:
-        """Delete the store (nothing happens when it does not exist)."""
-        self._delete_quietly()
 
     def list_keys(
         self,

@@ -8,14 +8,13 @@ from datetime import timedelta
 from typing import Any
 
 from actorkit.client._base import (
-    ResourceClient,
-    drop_none,
+    StorageClient,
+    StorageCollectionClient,
     path_segment,
     query,
     seconds_alias,
 )
 from actorkit.client._http import MEDIUM, SHORT, encode_json, to_seconds
-from actorkit.client._models import ListPage
 
 BATCH_SIZE = 25
 """The most requests the API takes in one batch call."""
@@ -23,26 +22,8 @@ MAX_BATCH_BYTES = 9 * 1024 * 1024 - 1024
 """The most bytes of JSON one batch call may carry (the platform limit, with a margin)."""
 
 
-class RequestQueueCollectionClient(ResourceClient):
+class RequestQueueCollectionClient(StorageCollectionClient):
     """The request queues of the account: list them, get or create one by name."""
-
-    def list(
-        self,
-        *,
-        unnamed: bool | None = None,
-        limit: int | None = None,
-        offset: int | None = None,
-        desc: bool | None = None,
-    ) -> ListPage[dict[str, Any]]:
-        """List the request queues (``unnamed`` includes runs' default queues)."""
-        data = self._get_data(
-            params=query(unnamed=unnamed, limit=limit, offset=offset, desc=desc), timeout=MEDIUM
-        )
-        return ListPage.from_data(data)
-
-    def get_or_create(self, name: str | None = None) -> dict[str, Any]:
-        """Return the queue called ``name``, creating it when missing (unnamed: a new one)."""
-        return dict(self._send_json('POST', params=query(name=name), timeout=SHORT))
 
 
 def _request_id(request: Mapping[str, Any] | str, what: str) -> str:
@@ -54,26 +35,13 @@ def _request_id(request: Mapping[str, Any] | str, what: str) -> str:
     return request_id
 
 
-class RequestQueueClient(ResourceClient):
+class RequestQueueClient(StorageClient):
     """One request queue, seen by one client (``client_key``) when locking its head."""
 
     def __init__(self, *args: Any, client_key: str | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.client_key = client_key
         """The key the queue uses to tell this client's locks and head from others'."""
-
-    def get(self) -> dict[str, Any] | None:
-        """Return the queue's metadata, or ``None`` when it does not exist."""
-        result = self._get_or_none()
-        return None if result is None else dict(result)
-
-    def update(self, name: str | None = None) -> dict[str, Any]:
-        """Rename the queue (``None`` leaves the name as it is) and return its metadata."""
-        return dict(self._send_json('PUT', value=drop_none({'name': name}), timeout=SHORT))
-
-    def delete(self) -> None:
-        """Delete the queue (nothing happens when it does not exist)."""
-        self._delete_quietly()
 
     def list_head(self, *, limit: int | None = None) -> dict[str, Any]:
         """Return the first requests of the queue without locking them.
