@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -402,6 +402,38 @@ class Configuration:
     def to_dict(self) -> dict[str, Any]:
         """Return every field as a dict keyed by snake_case name (secrets stay :class:`Secret`)."""
         return {field.name: getattr(self, field.name) for field in attrs.fields(type(self))}
+
+    # -- the official SDK's names for fields actorkit names by their unit ---------------------
+
+    @property
+    def persist_state_interval(self) -> timedelta:
+        """``persist_state_interval_millis`` as a timedelta (the official SDK's name)."""
+        return timedelta(milliseconds=self.persist_state_interval_millis)
+
+    @property
+    def system_info_interval(self) -> timedelta:
+        """``system_info_interval_millis`` as a timedelta (the official SDK's name)."""
+        return timedelta(milliseconds=self.system_info_interval_millis)
+
+    @property
+    def metamorph_after_sleep(self) -> timedelta:
+        """``metamorph_after_sleep_millis`` as a timedelta (the official SDK's name)."""
+        return timedelta(milliseconds=self.metamorph_after_sleep_millis)
+
+    @property
+    def storage_dir(self) -> str:
+        """``local_storage_dir`` (the official SDK's name)."""
+        return self.local_storage_dir
+
+    @property
+    def actor_events_ws_url(self) -> str | None:
+        """``events_websocket_url`` (the official SDK's name)."""
+        return self.events_websocket_url
+
+    @property
+    def actor_storages(self) -> dict[str, Any] | None:
+        """``actor_storages_json`` (the official SDK's name)."""
+        return self.actor_storages_json
 
 
 _PLAIN_STR: tuple[object, ...] = (str, str | None, 'str', 'str | None')

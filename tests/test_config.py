@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
@@ -259,3 +259,22 @@ def test_values_given_directly_get_the_same_checks() -> None:
         'persist_state_interval_millis',
         'max_used_cpu_ratio',
     ]
+
+
+def test_official_field_names_read_the_same_values() -> None:
+    """The official SDK's names of unit-suffixed fields give the same values, typed as there."""
+    config = Configuration.from_env(
+        {
+            'APIFY_PERSIST_STATE_INTERVAL_MILLIS': '1500',
+            'APIFY_SYSTEM_INFO_INTERVAL_MILLIS': '250',
+            'APIFY_METAMORPH_AFTER_SLEEP_MILLIS': '10',
+            'APIFY_LOCAL_STORAGE_DIR': '/tmp/somewhere',
+            'ACTOR_EVENTS_WEBSOCKET_URL': 'ws://127.0.0.1:1/x',
+        }
+    )
+    assert config.persist_state_interval == timedelta(seconds=1.5)
+    assert config.system_info_interval == timedelta(milliseconds=250)
+    assert config.metamorph_after_sleep == timedelta(milliseconds=10)
+    assert config.storage_dir == '/tmp/somewhere'
+    assert config.actor_events_ws_url == 'ws://127.0.0.1:1/x'
+    assert config.actor_storages is None
