@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from actorkit._errors import ActorStateError, InvalidStorageArgumentError
 
@@ -20,6 +20,7 @@ class _Client(Protocol):
 
 
 ClientT = TypeVar('ClientT', bound=_Client)
+StorageT = TypeVar('StorageT', bound='Storage[Any]')
 
 _KIND_WORDS = {
     'KeyValueStore': 'key-value store',
@@ -78,10 +79,46 @@ class Storage(Generic[ClientT]):
     :class:`~actorkit.ActorStateError`; ``id``, ``name`` and ``repr`` keep working.
     """
 
+    _OPEN_METHOD: ClassVar[str]
+    """The Actor method that opens a storage of this class (``open_dataset``...)."""
+
     def __init__(self, client: ClientT) -> None:
         self._client = client
         self._name_cache: tuple[str | None] | None = None
         self._ended = False
+
+    @classmethod
+    def open(
+        cls: type[StorageT],
+        *,
+        id: str | None = None,
+        name: str | None = None,
+        alias: str | None = None,
+        configuration: Any = None,
+        storage_client: Any = None,
+        force_cloud: bool = False,
+    ) -> StorageT:
+        """Open a storage of this class through the running Actor, as the official ``open()`` does.
+
+        The same as ``actor.open_dataset(...)``, ``actor.open_key_value_store(...)`` or
+        ``actor.open_request_queue(...)`` for this class, and the same object.
+
+        Args:
+            id: The id of an existing storage.
+            name: A global named storage, created if missing.
+            alias: An unnamed storage scoped to this run, created if missing.
+            configuration: Accepted for the official signature; must be ``None``.
+            storage_client: Accepted for the official signature; must be ``None``.
+            force_cloud: Open the storage on the Apify platform even when running locally.
+
+        Raises:
+            ActorStateError: No Actor is running.
+            InvalidStorageArgumentError: ``configuration`` or ``storage_client`` is given.
+        """
+        check_official_open_args(configuration, storage_client)
+        opener = getattr(running_actor(), cls._OPEN_METHOD)
+        storage: StorageT = opener(id=id, name=name, alias=alias, force_cloud=force_cloud)
+        return storage
 
     @property
     def client(self) -> ClientT:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from actorkit._errors import InvalidStorageArgumentError
 from actorkit.storages._backend import DatasetClient
-from actorkit.storages._base import Storage, check_official_open_args, running_actor
+from actorkit.storages._base import Storage, check_official_open_args
 from actorkit.storages._dataset_models import DatasetMetadata, DatasetPage
 from actorkit.storages._serialization import EXPORT_CONTENT_TYPES, check_key, export_items
 
@@ -99,6 +99,8 @@ class Dataset(Storage[DatasetClient]):
     no crash can lose or duplicate an acknowledged item.
     """
 
+    _OPEN_METHOD = 'open_dataset'
+
     def __init__(
         self,
         client: DatasetClient,
@@ -118,39 +120,6 @@ class Dataset(Storage[DatasetClient]):
         super().__init__(client)
         self._open_store = open_key_value_store
         self._push_gate = push_gate
-
-    @classmethod
-    def open(
-        cls,
-        *,
-        id: str | None = None,
-        name: str | None = None,
-        alias: str | None = None,
-        configuration: Any = None,
-        storage_client: Any = None,
-        force_cloud: bool = False,
-    ) -> Dataset:
-        """Open a dataset through the running Actor, as the official ``open()`` does.
-
-        The same as ``actor.open_dataset(...)``, and the same object.
-
-        Args:
-            id: The id of an existing dataset.
-            name: A global named dataset, created if missing.
-            alias: An unnamed dataset scoped to this run, created if missing.
-            configuration: Accepted for the official signature; must be ``None``.
-            storage_client: Accepted for the official signature; must be ``None``.
-            force_cloud: Open the dataset on the Apify platform even when running locally.
-
-        Raises:
-            ActorStateError: No Actor is running.
-            InvalidStorageArgumentError: ``configuration`` or ``storage_client`` is given.
-        """
-        check_official_open_args(configuration, storage_client)
-        dataset: Dataset = running_actor().open_dataset(
-            id=id, name=name, alias=alias, force_cloud=force_cloud
-        )
-        return dataset
 
     @property
     def item_count(self) -> int:

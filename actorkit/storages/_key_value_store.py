@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from actorkit._errors import ActorStateError, InvalidStorageArgumentError
 from actorkit.storages._backend import KeyValueStoreClient
-from actorkit.storages._base import Storage, check_official_open_args, running_actor
+from actorkit.storages._base import Storage
 from actorkit.storages._kvs_models import KeyInfo, KeyListPage, KeyValueStoreMetadata
 from actorkit.storages._serialization import (
     MISSING,
@@ -56,6 +56,8 @@ class KeyValueStore(Storage[KeyValueStoreClient]):
     official SDK stored locally under other keys stay reachable.
     """
 
+    _OPEN_METHOD = 'open_key_value_store'
+
     def __init__(
         self,
         client: KeyValueStoreClient,
@@ -71,39 +73,6 @@ class KeyValueStore(Storage[KeyValueStoreClient]):
         """
         super().__init__(client)
         self._auto_saved_values = auto_saved_values
-
-    @classmethod
-    def open(
-        cls,
-        *,
-        id: str | None = None,
-        name: str | None = None,
-        alias: str | None = None,
-        configuration: Any = None,
-        storage_client: Any = None,
-        force_cloud: bool = False,
-    ) -> KeyValueStore:
-        """Open a key-value store through the running Actor, as the official ``open()`` does.
-
-        The same as ``actor.open_key_value_store(...)``, and the same object.
-
-        Args:
-            id: The id of an existing store.
-            name: A global named store, created if missing.
-            alias: An unnamed store scoped to this run, created if missing.
-            configuration: Accepted for the official signature; must be ``None``.
-            storage_client: Accepted for the official signature; must be ``None``.
-            force_cloud: Open the store on the Apify platform even when running locally.
-
-        Raises:
-            ActorStateError: No Actor is running.
-            InvalidStorageArgumentError: ``configuration`` or ``storage_client`` is given.
-        """
-        check_official_open_args(configuration, storage_client)
-        store: KeyValueStore = running_actor().open_key_value_store(
-            id=id, name=name, alias=alias, force_cloud=force_cloud
-        )
-        return store
 
     def get_value(self, key: str, default_value: Any = None) -> Any:
         """Return the value stored under ``key``, or ``default_value`` if there is none.

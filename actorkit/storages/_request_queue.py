@@ -8,7 +8,7 @@ from typing import Any
 
 from actorkit._errors import InvalidStorageArgumentError
 from actorkit.storages._backend import RequestQueueClient
-from actorkit.storages._base import Storage, check_official_open_args, running_actor
+from actorkit.storages._base import Storage
 from actorkit.storages._request_models import (
     HTTP_METHODS,
     REQUEST_FIELDS,
@@ -122,38 +122,7 @@ class RequestQueue(Storage[RequestQueueClient]):
                 queue.mark_request_as_handled(request)
     """
 
-    @classmethod
-    def open(
-        cls,
-        *,
-        id: str | None = None,
-        name: str | None = None,
-        alias: str | None = None,
-        configuration: Any = None,
-        storage_client: Any = None,
-        force_cloud: bool = False,
-    ) -> RequestQueue:
-        """Open a request queue through the running Actor, as the official ``open()`` does.
-
-        The same as ``actor.open_request_queue(...)``, and the same object.
-
-        Args:
-            id: The id of an existing queue.
-            name: A global named queue, created if missing.
-            alias: An unnamed queue scoped to this run, created if missing.
-            configuration: Accepted for the official signature; must be ``None``.
-            storage_client: Accepted for the official signature; must be ``None``.
-            force_cloud: Open the queue on the Apify platform even when running locally.
-
-        Raises:
-            ActorStateError: No Actor is running.
-            InvalidStorageArgumentError: ``configuration`` or ``storage_client`` is given.
-        """
-        check_official_open_args(configuration, storage_client)
-        queue: RequestQueue = running_actor().open_request_queue(
-            id=id, name=name, alias=alias, force_cloud=force_cloud
-        )
-        return queue
+    _OPEN_METHOD = 'open_request_queue'
 
     def get_metadata(self) -> RequestQueueMetadata:
         """Return the queue's metadata, with its request counts."""
