@@ -23,13 +23,18 @@ from actorkit._errors import (
     StorageNotFoundError,
 )
 from actorkit._proxy import ProxyConfiguration, ProxyInfo
-from actorkit._run_models import Run, Webhook
+from actorkit._run_models import Run, Webhook, WebhookEventType
 from actorkit._version import __version__
 from actorkit.charging import ChargeResult, ChargingManager
 from actorkit.events._models import (
     AbortingData,
     Event,
+    EventAbortingData,
     EventData,
+    EventExitData,
+    EventMigratingData,
+    EventPersistStateData,
+    EventSystemInfoData,
     ExitData,
     MigratingData,
     PersistStateData,
@@ -38,18 +43,25 @@ from actorkit.events._models import (
 
 if TYPE_CHECKING:
     from actorkit.client import ApifyClient
+    from actorkit.storages import Request
 
 actor = Actor()
 """The default Actor of the process."""
 
 
 def __getattr__(name: str) -> Any:
-    # The API client loads on first use: importing actorkit never imports requests.
+    # The API client and the storage models load on first use: importing actorkit stays light
+    # (and never imports requests).
     if name == 'ApifyClient':
         from actorkit.client import ApifyClient  # noqa: PLC0415
 
         globals()[name] = ApifyClient
         return ApifyClient
+    if name == 'Request':
+        from actorkit.storages import Request  # noqa: PLC0415
+
+        globals()[name] = Request
+        return Request
     raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
 
 
@@ -68,7 +80,12 @@ __all__ = [
     'Configuration',
     'ConfigurationError',
     'Event',
+    'EventAbortingData',
     'EventData',
+    'EventExitData',
+    'EventMigratingData',
+    'EventPersistStateData',
+    'EventSystemInfoData',
     'ExitData',
     'InputError',
     'InvalidStorageArgumentError',
@@ -76,6 +93,7 @@ __all__ = [
     'PersistStateData',
     'ProxyConfiguration',
     'ProxyInfo',
+    'Request',
     'Run',
     'Secret',
     'StorageError',
@@ -83,6 +101,7 @@ __all__ = [
     'StorageNotFoundError',
     'SystemInfoData',
     'Webhook',
+    'WebhookEventType',
     '__version__',
     'actor',
 ]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import attrs
@@ -196,6 +196,23 @@ def _describe(exc: BaseException) -> str:
         return '; '.join(_describe(inner) for inner in nested)
     note = ' '.join(getattr(exc, '__notes__', []))
     return f'{exc} ({note})' if note else str(exc)
+
+
+WebhookEventType = Literal[
+    'ACTOR.BUILD.ABORTED',
+    'ACTOR.BUILD.CREATED',
+    'ACTOR.BUILD.FAILED',
+    'ACTOR.BUILD.SUCCEEDED',
+    'ACTOR.BUILD.TIMED_OUT',
+    'ACTOR.RUN.ABORTED',
+    'ACTOR.RUN.CREATED',
+    'ACTOR.RUN.FAILED',
+    'ACTOR.RUN.RESURRECTED',
+    'ACTOR.RUN.SUCCEEDED',
+    'ACTOR.RUN.TIMED_OUT',
+    'TEST',
+]
+"""The events a webhook can fire on (the official client's ``WebhookEventType``)."""
 
 
 def _event_types(value: object) -> tuple[str, ...]:

@@ -108,3 +108,10 @@ PAYLOAD_TYPES: dict[Event, type[EventData]] = {
     Event.EXIT: ExitData,
 }
 """The payload class of each event."""
+
+# The official SDK's names (crawlee's), so code written for it imports what it expects.
+EventPersistStateData = PersistStateData
+EventSystemInfoData = SystemInfoData
+EventMigratingData = MigratingData
+EventAbortingData = AbortingData
+EventExitData = ExitData
