@@ -1,12 +1,19 @@
-"""What the platform storage clients share: reading the API's metadata, recognising errors."""
+"""What the platform storage clients share: id, name, metadata, drop, recognising errors."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from actorkit._errors import ApifyApiError, StorageNotFoundError
+
+if TYPE_CHECKING:
+    from actorkit.client._base import StorageClient
+
+ResourceT = TypeVar('ResourceT', bound='StorageClient')
+MetadataT = TypeVar('MetadataT')
 
 KIND_WORDS = {
     'key_value_stores': 'key-value store',
@@ -60,3 +67,47 @@ def missing_storage(kind: str, storage_id: str) -> StorageNotFoundError:
         f'the {what} {storage_id!r} does not exist on the platform (it was deleted, or the id '
         f'is wrong): open it again by name or alias to create a new one'
     )
+
+
+class PlatformStorageClient(ABC, Generic[ResourceT, MetadataT]):
+    """Base of the platform clients of one storage: its id and name, metadata and drop."""
+
+    _KIND: ClassVar[str]
+    """The kind of storage, as :data:`KIND_WORDS` keys it (``datasets``...)."""
+
+    def __init__(
+        self,
+        metadata: Mapping[str, Any],
+        resource: ResourceT,
+        on_drop: Callable[[], None] | None,
+    ) -> None:
+        self._id = str(metadata['id'])
+        self._name: str | None = metadata.get('name') or None
+        self._resource = resource
+        self._on_drop = on_drop
+
+    def __repr__(self) -> str:
+        return f'<{type(self).__name__} id={self._id!r} name={self._name!r}>'
+
+    @property
+    def id(self) -> str:
+        return self._id
+
+    def get_metadata(self) -> MetadataT:
+        data = self._resource.get()
+        if data is None:
+            raise missing_storage(self._KIND, self._id)
+        return self._read_metadata(data)
+
+    @abstractmethod
+    def _read_metadata(self, data: dict[str, Any]) -> MetadataT:
+        """Read the API's object of this storage."""
+
+    def drop(self) -> None:
+        try:
+            self._resource.delete()
+        except Exception as exc:
+            if not is_not_found(exc):
+                raise
+        if self._on_drop is not None:
+            self._on_drop()

@@ -15,11 +15,12 @@ from typing import TYPE_CHECKING, Any
 
 from actorkit._errors import StorageError, StorageLimitError
 from actorkit.storages._dataset_models import DatasetMetadata, DatasetPage
-from actorkit.storages._platform._common import count, is_not_found, missing_storage, timestamp
+from actorkit.storages._platform._common import PlatformStorageClient, count, timestamp
 from actorkit.storages._serialization import encode_items_compact, serialize_items_compact
 
 if TYPE_CHECKING:
     from actorkit.client import ApifyClient
+    from actorkit.client._dataset import DatasetClient  # noqa: F401 (quoted in the base)
 
 MAX_PAYLOAD_BYTES = 9_437_184
 """The platform's limit on a request body (decompressed); every push body stays under it."""
@@ -70,8 +71,10 @@ def split_bodies(bodies: Sequence[bytes], limit: int = MAX_PAYLOAD_BYTES) -> lis
     return chunks
 
 
-class PlatformDatasetClient:
+class PlatformDatasetClient(PlatformStorageClient['DatasetClient', DatasetMetadata]):
     """Items of one dataset on the platform. Thread-safe (the API client is)."""
+
+    _KIND = 'datasets'
 
     def __init__(
         self,
@@ -87,22 +90,9 @@ class PlatformDatasetClient:
             metadata: The dataset as the API returned it when it was opened.
             on_drop: Called after the dataset is deleted, so the backend forgets it.
         """
-        self._id = str(metadata['id'])
-        self._name: str | None = metadata.get('name') or None
-        self._resource = api.dataset(self._id)
-        self._on_drop = on_drop
+        super().__init__(metadata, api.dataset(str(metadata['id'])), on_drop)
 
-    def __repr__(self) -> str:
-        return f'<PlatformDatasetClient id={self._id!r} name={self._name!r}>'
-
-    @property
-    def id(self) -> str:
-        return self._id
-
-    def get_metadata(self) -> DatasetMetadata:
-        data = self._resource.get()
-        if data is None:
-            raise missing_storage('datasets', self._id)
+    def _read_metadata(self, data: dict[str, Any]) -> DatasetMetadata:
         return dataset_metadata(data)
 
     def push_items(self, items: Sequence[dict[str, Any]]) -> None:
@@ -193,15 +183,6 @@ class PlatformDatasetClient:
             f'dataset {self._id} cannot be purged on the platform (the API cannot delete '
             f'items): drop() it and open a new one, or open a new dataset by alias'
         )
-
-    def drop(self) -> None:
-        try:
-            self._resource.delete()
-        except Exception as exc:
-            if not is_not_found(exc):
-                raise
-        if self._on_drop is not None:
-            self._on_drop()
 
 
 def _options(  # noqa: PLR0917 (the dataset filters, passed on as they come)

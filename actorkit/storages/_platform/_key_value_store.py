@@ -6,10 +6,11 @@ from collections.abc import Callable, Collection
 from typing import TYPE_CHECKING, Any
 
 from actorkit.storages._kvs_models import KeyInfo, KeyListPage, KeyValueStoreMetadata
-from actorkit.storages._platform._common import is_not_found, missing_storage, timestamp
+from actorkit.storages._platform._common import PlatformStorageClient, is_not_found, timestamp
 
 if TYPE_CHECKING:
     from actorkit.client import ApifyClient
+    from actorkit.client._key_value_store import KeyValueStoreClient  # noqa: F401 (quoted in the base)
 
 _PAGE = 1000
 """The most keys the API lists per call."""
@@ -26,8 +27,12 @@ def kvs_metadata(data: dict[str, Any]) -> KeyValueStoreMetadata:
     )
 
 
-class PlatformKeyValueStoreClient:
+class PlatformKeyValueStoreClient(
+    PlatformStorageClient['KeyValueStoreClient', KeyValueStoreMetadata]
+):
     """Records of one key-value store on the platform. Thread-safe (the API client is)."""
+
+    _KIND = 'key_value_stores'
 
     def __init__(
         self,
@@ -45,23 +50,10 @@ class PlatformKeyValueStoreClient:
             kept_on_purge: Keys that :meth:`purge` keeps (the input, the alias mapping).
             on_drop: Called after the store is deleted, so the backend forgets it.
         """
-        self._id = str(metadata['id'])
-        self._name: str | None = metadata.get('name') or None
-        self._resource = api.key_value_store(self._id)
+        super().__init__(metadata, api.key_value_store(str(metadata['id'])), on_drop)
         self._kept = frozenset(kept_on_purge)
-        self._on_drop = on_drop
 
-    def __repr__(self) -> str:
-        return f'<PlatformKeyValueStoreClient id={self._id!r} name={self._name!r}>'
-
-    @property
-    def id(self) -> str:
-        return self._id
-
-    def get_metadata(self) -> KeyValueStoreMetadata:
-        data = self._resource.get()
-        if data is None:
-            raise missing_storage('key_value_stores', self._id)
+    def _read_metadata(self, data: dict[str, Any]) -> KeyValueStoreMetadata:
         return kvs_metadata(data)
 
     def get_record(self, key: str) -> tuple[bytes, str] | None:
@@ -123,12 +115,3 @@ class PlatformKeyValueStoreClient:
             start = page.next_exclusive_start_key
         for key in doomed:
             self.delete_record(key)
-
-    def drop(self) -> None:
-        try:
-            self._resource.delete()
-        except Exception as exc:
-            if not is_not_found(exc):
-                raise
-        if self._on_drop is not None:
-            self._on_drop()
