@@ -189,3 +189,16 @@ def paginated(
         'items': page,
         **extra,
     }
+
+
+def list_reply(call: Call, shown: list[Any], **extra: Any) -> Reply:
+    """Answer a page of ``shown`` as the call's ``offset``, ``limit`` and ``desc`` ask."""
+    return data_reply(
+        paginated(
+            shown,
+            offset=call.number('offset', 0) or 0,
+            limit=call.number('limit', None, minimum=1),
+            desc=call.flag('desc'),
+            **extra,
+        )
+    )

@@ -26,6 +26,7 @@ from actorkit.testing._fake_platform._common import (
     empty_reply,
     invalid,
     iso,
+    list_reply,
     new_id,
     not_found,
     now,
@@ -715,14 +716,7 @@ class RunsApi:
                 }
                 for actor in actors
             ]
-        return data_reply(
-            paginated(
-                shown,
-                offset=call.number('offset', 0) or 0,
-                limit=call.number('limit', None, minimum=1),
-                desc=call.flag('desc'),
-            )
-        )
+        return list_reply(call, shown)
 
     def post_actor(self, call: Call) -> Reply:
         body = call.json_object()
@@ -788,14 +782,7 @@ class RunsApi:
         with self.state.lock:
             tasks = sorted(self.state.tasks.values(), key=lambda task: task.created_at)
             shown = [task.show() for task in tasks]
-        return data_reply(
-            paginated(
-                shown,
-                offset=call.number('offset', 0) or 0,
-                limit=call.number('limit', None, minimum=1),
-                desc=call.flag('desc'),
-            )
-        )
+        return list_reply(call, shown)
 
     def create_task(
         self,
@@ -995,14 +982,7 @@ class RunsApi:
         if statuses:
             runs = [run for run in runs if run.status in statuses]
         runs.sort(key=lambda run: run.started_at)
-        return data_reply(
-            paginated(
-                [run.show_list_item() for run in runs],
-                offset=call.number('offset', 0) or 0,
-                limit=call.number('limit', None, minimum=1),
-                desc=call.flag('desc'),
-            )
-        )
+        return list_reply(call, [run.show_list_item() for run in runs])
 
     def list_runs(self, call: Call) -> Reply:
         with self.state.lock:

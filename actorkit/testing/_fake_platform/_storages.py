@@ -13,7 +13,7 @@ from actorkit.testing._fake_platform._common import (
     data_reply,
     empty_reply,
     invalid,
-    paginated,
+    list_reply,
 )
 from actorkit.testing._fake_platform._state import State, Storage
 
@@ -86,15 +86,11 @@ class StorageKind:
         ]
 
     def list_all(self, call: Call) -> Reply:
-        offset = call.number('offset', 0) or 0
-        limit = call.number('limit', None, minimum=1)
         unnamed = call.flag('unnamed')
         with self.state.lock:
             found = sorted(self.collection.values(), key=lambda storage: storage.created_at)
             shown = [self.show(storage) for storage in found if unnamed or storage.name]
-        page = paginated(shown, offset=offset, limit=limit, desc=call.flag('desc'))
-        page['unnamed'] = unnamed
-        return data_reply(page)
+        return list_reply(call, shown, unnamed=unnamed)
 
     def get_or_create(self, call: Call) -> Reply:
         name = call.query.get('name') or None

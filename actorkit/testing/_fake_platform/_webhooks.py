@@ -19,10 +19,10 @@ from actorkit.testing._fake_platform._common import (
     empty_reply,
     invalid,
     iso,
+    list_reply,
     new_id,
     not_found,
     now,
-    paginated,
 )
 from actorkit.testing._fake_platform._state import State
 from actorkit.testing._fake_platform._storages import Route
@@ -210,7 +210,7 @@ class WebhooksApi:
     def list_webhooks(self, call: Call) -> Reply:
         with self.state.lock:
             hooks = sorted(self.state.webhooks.values(), key=lambda hook: hook.created_at)
-            return self._page(call, [hook.show() for hook in hooks])
+            return list_reply(call, [hook.show() for hook in hooks])
 
     def list_for_actor(self, call: Call) -> Reply:
         actor_id = call.params['actorId']
@@ -220,17 +220,7 @@ class WebhooksApi:
                 for hook in self.state.webhooks.values()
                 if (hook.fields.get('condition') or {}).get('actorId') == actor_id
             ]
-            return self._page(call, hooks)
-
-    def _page(self, call: Call, shown: list[dict[str, Any]]) -> Reply:
-        return data_reply(
-            paginated(
-                shown,
-                offset=call.number('offset', 0) or 0,
-                limit=call.number('limit', None, minimum=1),
-                desc=call.flag('desc'),
-            )
-        )
+            return list_reply(call, hooks)
 
     def post(self, call: Call) -> Reply:
         body = call.json_object()
@@ -264,7 +254,7 @@ class WebhooksApi:
     def list_dispatches(self, call: Call) -> Reply:
         with self.state.lock:
             webhook = self.find(call.params['webhookId'])
-            return self._page(call, list(webhook.dispatches))
+            return list_reply(call, list(webhook.dispatches))
 
     def test(self, call: Call) -> Reply:
         with self.state.lock:
@@ -278,7 +268,7 @@ class WebhooksApi:
 
     def all_dispatches(self, call: Call) -> Reply:
         with self.state.lock:
-            return self._page(call, self._dispatches())
+            return list_reply(call, self._dispatches())
 
     def get_dispatch(self, call: Call) -> Reply:
         with self.state.lock:
