@@ -11,9 +11,15 @@ from typing import Any
 
 import pytest
 
-from actorkit import Actor, Configuration, StorageError, StorageNotFoundError
+from actorkit import (
+    Actor,
+    Configuration,
+    InvalidStorageArgumentError,
+    StorageError,
+    StorageNotFoundError,
+)
 from actorkit.client import ApifyClient
-from actorkit.storages._platform import ALIAS_MAPPING_KEY
+from actorkit.storages._platform import ALIAS_MAPPING_KEY, PlatformStorageBackend
 from actorkit.testing import FakePlatform
 
 
@@ -273,3 +279,15 @@ def test_the_token_never_shows_in_reprs_or_errors(
         actor.open_key_value_store(id='missing-store')
     texts.append(str(caught.value))
     assert all(platform.token not in text for text in texts)
+
+
+def test_the_platform_backend_refuses_two_choices(platform: FakePlatform) -> None:
+    """The platform backend refuses opening a storage by both a name and an alias."""
+    backend = PlatformStorageBackend(Configuration.from_env(platform.run_env()))
+    try:
+        with pytest.raises(
+            InvalidStorageArgumentError, match='open a dataset by one of id, name or alias, not by'
+        ):
+            backend.open_dataset(name='results', alias='cache')
+    finally:
+        backend.close()

@@ -11,10 +11,29 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
+from actorkit._errors import InvalidStorageArgumentError
+
 if TYPE_CHECKING:
     from actorkit.storages._dataset_models import DatasetMetadata, DatasetPage
     from actorkit.storages._kvs_models import KeyListPage, KeyValueStoreMetadata
     from actorkit.storages._request_models import ProcessedRequest, Request, RequestQueueMetadata
+
+
+def check_one_choice(what: str, id: str | None, name: str | None, alias: str | None) -> None:
+    """Refuse opening a storage (``what``: ``dataset``...) by more than one of id, name, alias.
+
+    Raises:
+        InvalidStorageArgumentError: Two or three of them are given.
+    """
+    given = [
+        label
+        for label, value in (('id', id), ('name', name), ('alias', alias))
+        if value is not None
+    ]
+    if len(given) > 1:
+        raise InvalidStorageArgumentError(
+            f'open a {what} by one of id, name or alias, not by {" and ".join(given)}'
+        )
 
 
 class KeyValueStoreClient(Protocol):

@@ -32,7 +32,12 @@ from pathlib import Path
 from typing import Any, NamedTuple, cast
 
 from actorkit._errors import InvalidStorageArgumentError, StorageError, StorageNotFoundError
-from actorkit.storages._backend import DatasetClient, KeyValueStoreClient, RequestQueueClient
+from actorkit.storages._backend import (
+    DatasetClient,
+    KeyValueStoreClient,
+    RequestQueueClient,
+    check_one_choice,
+)
 from actorkit.storages._local._fs import (
     METADATA_FILE,
     StorageLock,
@@ -226,16 +231,7 @@ class LocalStorageBackend:
     def _open(self, kind: str, id: str | None, name: str | None, alias: str | None) -> Any:
         if self._closed:
             raise StorageError('the local storage backend is closed; open storages before exit')
-        given = [
-            label
-            for label, value in (('id', id), ('name', name), ('alias', alias))
-            if value is not None
-        ]
-        if len(given) > 1:
-            raise InvalidStorageArgumentError(
-                f'open a {_KIND_WORDS[kind]} by one of id, name or alias, not by '
-                f'{" and ".join(given)}'
-            )
+        check_one_choice(_KIND_WORDS[kind], id, name, alias)
         # Fast path: a storage already open (no file access, no lock).
         key: tuple[str, str] | None
         if id is not None:

@@ -27,7 +27,12 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
 from actorkit._errors import InvalidStorageArgumentError, StorageError, StorageNotFoundError
-from actorkit.storages._backend import DatasetClient, KeyValueStoreClient, RequestQueueClient
+from actorkit.storages._backend import (
+    DatasetClient,
+    KeyValueStoreClient,
+    RequestQueueClient,
+    check_one_choice,
+)
 from actorkit.storages._platform._common import KIND_WORDS
 from actorkit.storages._platform._dataset import PlatformDatasetClient
 from actorkit.storages._platform._key_value_store import PlatformKeyValueStoreClient
@@ -141,16 +146,7 @@ class PlatformStorageBackend:
         return cast('RequestQueueClient', self._open('request_queues', id, name, alias))
 
     def _open(self, kind: str, id: str | None, name: str | None, alias: str | None) -> Any:
-        given = [
-            label
-            for label, value in (('id', id), ('name', name), ('alias', alias))
-            if value is not None
-        ]
-        if len(given) > 1:
-            raise InvalidStorageArgumentError(
-                f'open a {KIND_WORDS[kind]} by one of id, name or alias, not by '
-                f'{" and ".join(given)}'
-            )
+        check_one_choice(KIND_WORDS[kind], id, name, alias)
         for label, value in (('id', id), ('name', name), ('alias', alias)):
             if value is not None and (not isinstance(value, str) or not value):
                 raise InvalidStorageArgumentError(
