@@ -11,7 +11,6 @@ import json
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ import pytest
 pytest.importorskip('django', reason="Django is not installed: pip install 'actorkit[django]'")
 
 import django
+from _local_storage import dataset_items, write_input
 from _subprocess import TIMEOUT, describe, script_env
 from django.conf import settings
 from django.core.management import call_command
@@ -42,34 +42,6 @@ def _configure_django() -> None:
 
 
 _configure_django()
-
-
-def write_input(storage: Path, value: Any) -> None:
-    """Write the run input where a local run reads it."""
-    store = storage / 'key_value_stores' / 'default'
-    store.mkdir(parents=True, exist_ok=True)
-    (store / 'INPUT.json').write_text(json.dumps(value), encoding='utf-8')
-
-
-def dataset_items(storage: Path) -> list[dict[str, Any]]:
-    """The items of the default dataset, in order."""
-    folder = storage / 'datasets' / 'default'
-    return [
-        json.loads(path.read_text(encoding='utf-8'))
-        for path in sorted(folder.glob('*.json'))
-        if not path.name.startswith('__')
-    ]
-
-
-@pytest.fixture
-def storage(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """Local storage for the default Actor, which the example command uses."""
-    for name in ('APIFY_IS_AT_HOME', 'APIFY_TOKEN', 'ACTOR_INPUT_KEY', 'APIFY_INPUT_KEY'):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv('APIFY_LOCAL_STORAGE_DIR', str(tmp_path / 'storage'))
-    monkeypatch.setenv('APIFY_PERSIST_STATE_INTERVAL_MILLIS', '60000')
-    yield tmp_path / 'storage'
-    actor.exit(event_listeners_timeout=1)
 
 
 class Recorded(ActorCommand):

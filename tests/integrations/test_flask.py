@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import importlib.util
-import json
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -16,6 +15,7 @@ import pytest
 pytest.importorskip('flask', reason="Flask is not installed: pip install 'actorkit[flask]'")
 
 import click
+from _local_storage import dataset_items, write_input
 from _subprocess import TIMEOUT, describe, script_env
 from flask import Flask
 
@@ -34,34 +34,6 @@ def load_example() -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-def write_input(storage: Path, value: Any) -> None:
-    """Write the run input where a local run reads it."""
-    store = storage / 'key_value_stores' / 'default'
-    store.mkdir(parents=True, exist_ok=True)
-    (store / 'INPUT.json').write_text(json.dumps(value), encoding='utf-8')
-
-
-def dataset_items(storage: Path) -> list[dict[str, Any]]:
-    """The items of the default dataset, in order."""
-    folder = storage / 'datasets' / 'default'
-    return [
-        json.loads(path.read_text(encoding='utf-8'))
-        for path in sorted(folder.glob('*.json'))
-        if not path.name.startswith('__')
-    ]
-
-
-@pytest.fixture
-def storage(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """Local storage for the default Actor, which the example command uses."""
-    for name in ('APIFY_IS_AT_HOME', 'APIFY_TOKEN', 'ACTOR_INPUT_KEY', 'APIFY_INPUT_KEY'):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv('APIFY_LOCAL_STORAGE_DIR', str(tmp_path / 'storage'))
-    monkeypatch.setenv('APIFY_PERSIST_STATE_INTERVAL_MILLIS', '60000')
-    yield tmp_path / 'storage'
-    actor.exit(event_listeners_timeout=1)
 
 
 def recording_app(body: Callable[[], Any]) -> tuple[Flask, list[tuple[int, str | None]]]:
