@@ -6,7 +6,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -50,25 +50,17 @@ def home_actor(home_actor: Callable[..., Actor], platform: FakePlatform) -> Call
 
 
 @pytest.fixture
-def local_actor(tmp_path: Path) -> Iterator[Callable[..., Actor]]:
+def local_actor(make_actor: Callable[..., Actor]) -> Callable[..., Actor]:
     """Build running local Actors (not at home), with the given settings."""
-    made: list[Actor] = []
 
     def make(**settings: object) -> Actor:
-        config = Configuration(
-            local_storage_dir=str(tmp_path / 'storage'),
-            persist_state_interval_millis=600_000,
-            system_info_interval_millis=600_000,
-            **settings,  # type: ignore[arg-type]
+        actor = make_actor(
+            persist_state_interval_millis=600_000, system_info_interval_millis=600_000, **settings
         )
-        actor = Actor(config=config, configure_logging=False, exit_process=False)
         actor.init()
-        made.append(actor)
         return actor
 
-    yield make
-    for actor in made:
-        actor.exit(event_listeners_timeout=1)
+    return make
 
 
 def _requests_to(platform: FakePlatform, method: str, suffix: str) -> list[int]:
