@@ -375,3 +375,85 @@ def test_close_gives_up_releasing_after_the_first_api_failure(
     backend.close()
     assert len([r for r in platform.received if r.method == 'DELETE']) == 2  # one call, retried
     assert 'releasing the locks of 5 requests' in caplog.text
+
+
+def _reads_by_id(platform: FakePlatform) -> list[str]:
+    """The request ids read back one by one (``GET .../requests/{id}``) since the last clear."""
+    return [
+        r.path.rsplit('/', 1)[-1]
+        for r in platform.received
+        if r.method == 'GET' and '/requests/' in r.path
+    ]
+
+
+def test_a_lone_client_hands_out_what_it_added_without_reading_it_back(
+    platform: FakePlatform, open_queue: Callable[..., RequestQueue]
+) -> None:
+    """The only client of a queue hands out its own requests in full from what it wrote."""
+    queue = open_queue()
+    queue.add_request(
+        {
+            'url': 'https://example.com/a',
+            'method': 'POST',
+            'payload': 'body',
+            'user_data': {'depth': 2, 'tags': ['x', {'y': 1}]},
+            'headers': {'X-A': '1'},
+        }
+    )
+    queue.add_requests(_urls(3))
+    platform.clear_received()
+    request = queue.fetch_next_request()
+    assert request is not None
+    assert (request.url, request.method, request.payload) == (
+        'https://example.com/a',
+        'POST',
+        'body',
+    )
+    assert request.user_data == {'depth': 2, 'tags': ['x', {'y': 1}]}
+    assert request.headers == {'x-a': '1'}
+    assert request == queue.get_request(request.id)
+    platform.clear_received()
+    queue.mark_request_as_handled(request)
+    assert _drain(queue) == _urls(3)
+    assert _reads_by_id(platform) == []
+    assert queue.is_finished()
+
+
+def test_a_reclaimed_request_comes_back_as_this_client_wrote_it(
+    platform: FakePlatform, open_queue: Callable[..., RequestQueue]
+) -> None:
+    """After a reclaim, the lone client hands the request out with its changes, unread."""
+    queue = open_queue()
+    queue.add_request({'url': 'https://example.com/a', 'user_data': {'n': [1]}})
+    request = queue.fetch_next_request()
+    assert request is not None
+    request.retry_count += 1
+    request.user_data['n'].append(2)
+    queue.reclaim_request(request)
+    request.user_data['n'].append(3)  # after the reclaim: not what the platform has
+    platform.clear_received()
+    again = queue.fetch_next_request()
+    assert again is not None
+    assert (again.retry_count, again.user_data) == (1, {'n': [1, 2]})
+    assert _reads_by_id(platform) == []
+
+
+def test_a_request_another_client_changed_is_read_back(
+    platform: FakePlatform, open_queue: Callable[..., RequestQueue]
+) -> None:
+    """Once the queue had another client, a request is read from the platform before use."""
+    queue = open_queue()
+    queue.add_request({'url': 'https://example.com/a', 'user_data': {'mine': True}})
+    request_id = queue.get_request('https://example.com/a').id  # type: ignore[union-attr]
+    config = Configuration.from_env(platform.run_env())
+    other = ApifyClient(token=config.token, api_url=platform.api_url)
+    queue_id = queue.id
+    other_queue = other.request_queue(queue_id, client_key='someone-else')
+    stored = other_queue.get_request(request_id)
+    assert stored is not None
+    other_queue.update_request({**stored, 'userData': {'theirs': True}})
+    platform.clear_received()
+    request = queue.fetch_next_request()
+    assert request is not None
+    assert request.user_data == {'theirs': True}
+    assert _reads_by_id(platform) == [request_id]

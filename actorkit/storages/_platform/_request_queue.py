@@ -22,10 +22,17 @@ As in the official SDK, the client remembers what it added and what it saw handl
 request it already added costs no call, and :meth:`is_finished` re-reads by id only the
 requests it knows of that it has not yet seen handled. A failure of the API (after the API
 client's retries) reaches the caller as the API error.
+
+It also keeps the full data of the requests it added or last wrote (up to
+:data:`_CACHE_LIMIT`), so handing out a locked request costs no call when nobody else can have
+changed it: the platform says the queue never had another client (``hadMultipleClients``) and
+the head item still shows what this client wrote (unique key, URL, method, retry count, not
+handled). Otherwise the request is read back by id before it is handed out.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 import threading
@@ -69,6 +76,9 @@ _HEAD_LIMIT = 25
 
 _ID_LENGTH = 15
 _ID_CHARS = frozenset('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789')
+
+_CACHE_LIMIT = 100_000
+"""The most requests whose full data a client keeps (the oldest are forgotten first)."""
 
 _LOST_LOCK_STATUSES = frozenset({403, 404, 409})
 """Statuses with which the platform says a lock is not (or no longer) this client's."""
@@ -119,6 +129,29 @@ def request_from_api(data: dict[str, Any]) -> Request:
         no_retry=bool(data.get('noRetry')),
         loaded_url=data.get('loadedUrl'),
         handled_at=None if handled_at is None else timestamp(data, 'handledAt'),
+    )
+
+
+def _detached(data: dict[str, Any]) -> dict[str, Any]:
+    """Copy a request in API form so that no container is shared with the original."""
+    copy = dict(data)
+    copy['headers'] = dict(data.get('headers') or {})
+    user_data = data.get('userData') or {}
+    nested = any(isinstance(value, (dict, list, tuple)) for value in user_data.values())
+    # User data is JSON (checked when the request was added or written): a round trip copies it.
+    copy['userData'] = json.loads(json.dumps(user_data)) if nested else dict(user_data)
+    return copy
+
+
+def _head_matches(item: dict[str, Any], data: dict[str, Any]) -> bool:
+    """Whether a head item shows the request as ``data`` (what this client wrote) has it."""
+    return (
+        item.get('handledAt') is None
+        and data.get('handledAt') is None
+        and item.get('uniqueKey') == data.get('uniqueKey')
+        and item.get('url') == data.get('url')
+        and (item.get('method') or 'GET') == (data.get('method') or 'GET')
+        and int(item.get('retryCount') or 0) == int(data.get('retryCount') or 0)
     )
 
 
@@ -173,6 +206,10 @@ class PlatformRequestQueueClient:
         """One head refill (and hand-out decision) at a time."""
         self._head: OrderedDict[str, float] = OrderedDict()
         """Requests locked by head-and-lock, not handed out yet: id -> lock expiry."""
+        self._written: dict[str, dict[str, Any]] = {}
+        """Requests this client added or last wrote: id -> the request as sent (API form)."""
+        self._head_trusted: set[str] = set()
+        """Requests of the local head whose cached data the platform's head item confirmed."""
         self._in_progress: dict[str, _Held] = {}
         self._known: dict[str, bool] = {}
         """Requests this client added or saw: id -> whether it knows them handled."""
@@ -273,15 +310,14 @@ class PlatformRequestQueueClient:
         return results
 
     def _send(self, requests: list[Request], forefront: bool) -> dict[str, ProcessedRequest]:
-        response = self._resource.batch_add_requests(
-            [request_to_api(request, with_id=False) for request in requests], forefront=forefront
-        )
+        sent = [request_to_api(request, with_id=False) for request in requests]
+        response = self._resource.batch_add_requests(sent, forefront=forefront)
         processed = {
             str(item.get('uniqueKey')): item for item in response.get('processedRequests') or ()
         }
         results: dict[str, ProcessedRequest] = {}
         with self._mutex:
-            for request in requests:
+            for index, request in enumerate(requests):
                 item = processed.get(request.unique_key)
                 if item is None:
                     continue
@@ -292,6 +328,9 @@ class PlatformRequestQueueClient:
                     if request.handled_at is not None:
                         self._handled_delta += 1
                         handled = True
+                    self._remember(request.id, sent[index])
+                else:  # the platform keeps the version another client (or run) added
+                    self._written.pop(request.id, None)
                 self._known[request.id] = handled
                 results[request.unique_key] = ProcessedRequest(
                     id=str(item.get('requestId') or request.id),
@@ -309,6 +348,14 @@ class PlatformRequestQueueClient:
                 f'{unprocessed[0].url!r}); the others were added: add these again later'
             )
         return results
+
+    def _remember(self, request_id: str, data: dict[str, Any]) -> None:
+        """Keep a copy of what this client wrote of a request (call with the mutex held)."""
+        written = self._written
+        written.pop(request_id, None)  # re-inserted: the newest goes last
+        if len(written) >= _CACHE_LIMIT:
+            del written[next(iter(written))]
+        written[request_id] = _detached({**data, 'id': request_id})
 
     # --- reading -----------------------------------------------------------------------------
 
@@ -352,6 +399,7 @@ class PlatformRequestQueueClient:
                 if request_id in self._in_progress:
                     continue
                 if expires <= now:
+                    self._head_trusted.discard(request_id)
                     continue  # the lock ran out: another consumer may have it now
                 return request_id, expires
         return None
@@ -366,24 +414,40 @@ class PlatformRequestQueueClient:
         started = time.monotonic()
         response = self._resource.list_and_lock_head(lock_secs=self._lock_secs, limit=_HEAD_LIMIT)
         expires = started + self._lock_secs
+        alone = response.get('hadMultipleClients') is False
         with self._mutex:
             self._locked_elsewhere = bool(response.get('queueHasLockedRequests'))
             for item in response.get('items') or ():
                 request_id = item.get('id')
                 if not request_id or request_id in self._in_progress:
                     continue
-                self._head[str(request_id)] = expires
-                self._known.setdefault(str(request_id), False)
+                request_id = str(request_id)
+                self._head[request_id] = expires
+                self._known.setdefault(request_id, False)
+                written = self._written.get(request_id)
+                if alone and written is not None and _head_matches(item, written):
+                    self._head_trusted.add(request_id)
+                else:
+                    self._head_trusted.discard(request_id)
             for request_id, when in leftover:
                 self._head.setdefault(request_id, when)
 
     def _hand_out(self, request_id: str, held: _Held) -> Request | None:
         """Make sure a picked request is still ours and unhandled; return it in full."""
+        with self._mutex:
+            cached = None
+            if request_id in self._head_trusted:
+                self._head_trusted.discard(request_id)
+                if not self._known.get(request_id):
+                    cached = self._written.get(request_id)
         try:
             short = held.expires - time.monotonic() < self._lock_secs / 2
             if short and not self._prolong(request_id, held):
                 self._drop_in_progress(request_id, held)
                 return None
+            if cached is not None:  # nobody else can have changed it: no need to read it back
+                self._ensure_prolonging()
+                return request_from_api(_detached(cached))
             data = self._resource.get_request(request_id)
         except BaseException:
             self._release_after_error(request_id, held)
@@ -433,6 +497,8 @@ class PlatformRequestQueueClient:
         with held.busy:
             if request.handled_at is None:
                 request.handled_at = utc_now()
+            with self._mutex:
+                self._written.pop(request.id, None)  # a handled request is never handed out
             response = self._resource.update_request(request_to_api(request, with_id=True))
             with self._mutex:
                 if self._in_progress.get(request.id) is held:
@@ -453,13 +519,15 @@ class PlatformRequestQueueClient:
             return None
         with held.busy:
             request.handled_at = None
-            self._resource.update_request(
-                request_to_api(request, with_id=True), forefront=forefront
-            )
+            data = request_to_api(request, with_id=True)
+            with self._mutex:
+                self._written.pop(request.id, None)  # unknown until the platform confirms
+            self._resource.update_request(data, forefront=forefront)
             with self._mutex:
                 if self._in_progress.get(request.id) is held:
                     del self._in_progress[request.id]
                 self._known[request.id] = False
+                self._remember(request.id, data)
                 if forefront:
                     self._check_forefront = True
             self._delete_lock(request.id, forefront=forefront)
@@ -616,6 +684,7 @@ class PlatformRequestQueueClient:
             ]
             self._in_progress.clear()
             self._head.clear()
+            self._head_trusted.clear()
         for index, request_id in enumerate(held):
             try:
                 self._delete_lock(request_id)
@@ -647,6 +716,8 @@ class PlatformRequestQueueClient:
             start = str(items[-1]['id'])
         with self._mutex:
             self._head.clear()
+            self._head_trusted.clear()
+            self._written.clear()
             self._known.clear()
             self._handled_delta = self._total_delta = 0
             self._base_counts = (0, 0)
