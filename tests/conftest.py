@@ -14,6 +14,7 @@ from actorkit import Actor, Configuration
 from tests._home import home_env
 
 if TYPE_CHECKING:
+    from actorkit.storages._platform import PlatformStorageBackend
     from actorkit.testing import FakePlatform
 
 
@@ -96,3 +97,21 @@ def home_actor(platform: FakePlatform) -> Iterator[Callable[..., Actor]]:
     yield make
     for actor in made:
         actor.exit(event_listeners_timeout=1)
+
+
+@pytest.fixture
+def fast_backend(platform: FakePlatform) -> Iterator[PlatformStorageBackend]:
+    """A platform backend whose client retries quickly (2 retries, 10 ms apart)."""
+    from actorkit.client import ApifyClient
+    from actorkit.storages._platform import PlatformStorageBackend
+
+    config = Configuration.from_env(platform.run_env())
+    api = ApifyClient(
+        str(config.token),
+        api_url=config.api_base_url,
+        max_retries=2,
+        min_delay_between_retries=0.01,
+    )
+    backend = PlatformStorageBackend(config, api=api)
+    yield backend
+    backend.close()

@@ -200,31 +200,20 @@ def test_the_request_lock_of_another_client_is_respected(
 
 
 def test_api_errors_while_fetching_reach_the_caller(
-    platform: FakePlatform,
+    fast_backend: PlatformStorageBackend, platform: FakePlatform
 ) -> None:
     """A failing head-and-lock raises the API error after the client's retries."""
     from actorkit.client import ApifyApiError
 
-    config = Configuration.from_env(platform.run_env())
-    api = ApifyClient(
-        str(config.token),
-        api_url=config.api_base_url,
-        max_retries=2,
-        min_delay_between_retries=0.01,
-    )
-    backend = PlatformStorageBackend(config, api=api)
-    try:
-        queue = RequestQueue(backend.open_request_queue(name='jobs'))
-        queue.add_request('https://example.com/x')
-        platform.inject_faults(status=500, times=3, path='/head/lock')
-        with pytest.raises(ApifyApiError) as caught:
-            queue.fetch_next_request()
-        assert caught.value.status_code == 500
-        request = queue.fetch_next_request()
-        assert request is not None
-        assert request.url == 'https://example.com/x'
-    finally:
-        backend.close()
+    queue = RequestQueue(fast_backend.open_request_queue(name='jobs'))
+    queue.add_request('https://example.com/x')
+    platform.inject_faults(status=500, times=3, path='/head/lock')
+    with pytest.raises(ApifyApiError) as caught:
+        queue.fetch_next_request()
+    assert caught.value.status_code == 500
+    request = queue.fetch_next_request()
+    assert request is not None
+    assert request.url == 'https://example.com/x'
 
 
 CONSUMER = r"""

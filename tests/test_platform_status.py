@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from actorkit import Actor, Configuration, Event, StorageLimitError
-from actorkit.client import ApifyApiError, ApifyClient
+from actorkit import Actor, Event, StorageLimitError
+from actorkit.client import ApifyApiError
 from actorkit.storages._dataset import Dataset
 from actorkit.storages._key_value_store import KeyValueStore
 from actorkit.storages._platform import PlatformStorageBackend
@@ -169,21 +169,6 @@ def test_state_of_a_previous_attempt_is_loaded(
     first.use_state()['page'] = 3
     first.exit()
     assert home_actor(env).use_state({'page': 0}) == {'page': 3}
-
-
-@pytest.fixture
-def fast_backend(platform: FakePlatform) -> Iterator[PlatformStorageBackend]:
-    """A platform backend whose client retries quickly (2 retries, 10 ms apart)."""
-    config = Configuration.from_env(platform.run_env())
-    api = ApifyClient(
-        str(config.token),
-        api_url=config.api_base_url,
-        max_retries=2,
-        min_delay_between_retries=0.01,
-    )
-    backend = PlatformStorageBackend(config, api=api)
-    yield backend
-    backend.close()
 
 
 def test_an_api_failure_after_the_retries_reaches_the_caller(
