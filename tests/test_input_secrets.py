@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from actorkit import Actor, Configuration, InputError
+from actorkit import Actor, InputError
 from actorkit.testing import FakePlatform
 from tests._secrets import KeyPair
 from tests._subprocess import describe, run_script
@@ -35,12 +35,6 @@ def local_actor(make_actor: Callable[..., Actor]) -> Callable[..., Actor]:
     return make
 
 
-def _home_actor(env: dict[str, str]) -> Actor:
-    env = dict(env)
-    env.pop('ACTOR_EVENTS_WEBSOCKET_URL', None)
-    return Actor(config=Configuration.from_env(env), configure_logging=False, exit_process=False)
-
-
 def test_get_input_decrypts_string_and_json_secrets(
     keys: KeyPair, local_actor: Callable[..., Actor]
 ) -> None:
@@ -63,13 +57,14 @@ def test_get_input_decrypts_string_and_json_secrets(
     }
 
 
-def test_get_input_decrypts_secrets_at_home(keys: KeyPair, platform: FakePlatform) -> None:
+def test_get_input_decrypts_secrets_at_home(
+    keys: KeyPair, platform: FakePlatform, home_actor: Callable[..., Actor]
+) -> None:
     """An input record on the platform with an encrypted field reads back decrypted."""
     env = platform.run_env({'token': keys.encrypt('tok-123'), 'query': 'shoes'})
     env.update(keys.env())
-    actor = _home_actor(env)
-    with actor:
-        assert actor.get_input() == {'token': 'tok-123', 'query': 'shoes'}
+    actor = home_actor(env)
+    assert actor.get_input() == {'token': 'tok-123', 'query': 'shoes'}
     stored, _ = platform.record(env['ACTOR_DEFAULT_KEY_VALUE_STORE_ID'], 'INPUT') or (b'', '')
     assert b'tok-123' not in stored
 
