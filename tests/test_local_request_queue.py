@@ -977,3 +977,31 @@ def test_drop_calls_the_on_drop_callback(queue_dir: Path) -> None:
 def test_fast_json_is_byte_identical_to_json_dumps(value: Any) -> None:
     """Request files are written exactly as json.dumps(indent=2, ensure_ascii=False) writes."""
     assert dump_json(value) == json.dumps(value, indent=2, ensure_ascii=False).encode()
+
+
+def test_a_fetched_request_is_checked_again_only_where_it_changed(queue: RequestQueue) -> None:
+    """Marking re-checks a changed URL, key or id and every handler-editable field."""
+    queue.add_requests(['https://example.com/a', 'https://example.com/b', 'https://example.com/c'])
+    changed_url = queue.fetch_next_request()
+    assert changed_url is not None
+    changed_url.url = 'not a url'
+    with pytest.raises(InvalidStorageArgumentError, match=r'request\.url'):
+        queue.mark_request_as_handled(changed_url)
+    changed_id = queue.fetch_next_request()
+    assert changed_id is not None
+    changed_id.unique_key = 'something else'
+    with pytest.raises(InvalidStorageArgumentError, match='does not belong to its unique key'):
+        queue.reclaim_request(changed_id)
+    bad_data = queue.fetch_next_request()
+    assert bad_data is not None
+    bad_data.user_data['x'] = float('nan')
+    with pytest.raises(InvalidStorageArgumentError, match=r'request\.user_data'):
+        queue.mark_request_as_handled(bad_data)
+    bad_data.user_data.clear()
+    bad_data.loaded_url = 'https://example.com/c/final'
+    bad_data.headers = {'X-Y': '1'}
+    assert queue.mark_request_as_handled(bad_data) is not None
+    assert bad_data.headers == {'x-y': '1'}
+    changed_url.url = 'https://example.com/a'
+    assert queue.mark_request_as_handled(changed_url) is not None
+    assert queue.get_handled_count() == 2

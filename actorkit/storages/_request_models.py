@@ -340,24 +340,34 @@ def check_count(value: object, what: str) -> int:
     return value
 
 
-def check_request(request: Request, where: str = 'request') -> Request:
+def check_request(
+    request: Request, where: str = 'request', *, checked: tuple[str, str, str] | None = None
+) -> Request:
     """Check every field of a request; raise an error naming the first bad one.
+
+    Args:
+        request: The request.
+        where: How messages name it.
+        checked: ``(url, unique_key, id)`` of this request as they were checked before (e.g.
+            when it was handed out): if it still has exactly these, they are not parsed again.
 
     Raises:
         InvalidStorageArgumentError: A field has a wrong type or value.
     """
     from actorkit.storages._urls import validate_url  # noqa: PLC0415 (keeps import light)
 
-    validate_url(request.url, field=f'{where}.url')
-    unique_key = check_text(request.unique_key, f'{where}.unique_key')
-    if not unique_key:
-        raise InvalidStorageArgumentError(f'{where}.unique_key must not be empty')
-    expected_id = request_id_from_unique_key(unique_key)
-    if request.id != expected_id:
-        raise InvalidStorageArgumentError(
-            f'{where}.id {request.id!r} does not belong to its unique key {unique_key!r} (the id '
-            f'is derived from it: {expected_id!r}); build requests with Request.from_url()'
-        )
+    if checked is None or not _same_identity(request, checked):
+        validate_url(request.url, field=f'{where}.url')
+        unique_key = check_text(request.unique_key, f'{where}.unique_key')
+        if not unique_key:
+            raise InvalidStorageArgumentError(f'{where}.unique_key must not be empty')
+        expected_id = request_id_from_unique_key(unique_key)
+        if request.id != expected_id:
+            raise InvalidStorageArgumentError(
+                f'{where}.id {request.id!r} does not belong to its unique key {unique_key!r} '
+                f'(the id is derived from it: {expected_id!r}); build requests with '
+                f'Request.from_url()'
+            )
     if request.method not in HTTP_METHODS:
         raise InvalidStorageArgumentError(
             f'{where}.method {request.method!r} is not an HTTP method; use one of '
@@ -373,6 +383,17 @@ def check_request(request: Request, where: str = 'request') -> Request:
     if request.handled_at is not None and not isinstance(request.handled_at, datetime):
         raise InvalidStorageArgumentError(f'{where}.handled_at must be a datetime or None')
     return request
+
+
+def _same_identity(request: Request, checked: tuple[str, str, str]) -> bool:
+    """Whether the request's url, unique key and id are still exactly the checked strs."""
+    url, unique_key, request_id = request.url, request.unique_key, request.id
+    return (
+        type(url) is str
+        and type(unique_key) is str
+        and type(request_id) is str
+        and (url, unique_key, request_id) == checked
+    )
 
 
 _ID_ALPHABET = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'

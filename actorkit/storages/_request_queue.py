@@ -124,6 +124,16 @@ class RequestQueue(Storage[RequestQueueClient]):
 
     _OPEN_METHOD = 'open_request_queue'
 
+    _HANDED_OUT_LIMIT = 100_000
+    """The most handed-out requests whose checked url, unique key and id are remembered."""
+
+    def __init__(self, client: RequestQueueClient) -> None:
+        """Wrap a backend client (open queues with ``actor.open_request_queue()``)."""
+        super().__init__(client)
+        self._handed_out: dict[str, tuple[str, str, str]] = {}
+        """Request id -> ``(url, unique_key, id)`` as fetched: marking one that kept them
+        does not parse its URL again."""
+
     def get_metadata(self) -> RequestQueueMetadata:
         """Return the queue's metadata, with its request counts."""
         return self._live().get_metadata()
@@ -234,7 +244,13 @@ class RequestQueue(Storage[RequestQueueClient]):
         ``None`` means no request is waiting right now; others may still be in progress and
         come back if reclaimed. Use :meth:`is_finished` to know whether all work is done.
         """
-        return self._live().fetch_next_request()
+        request = self._live().fetch_next_request()
+        if request is not None:
+            handed_out = self._handed_out
+            if len(handed_out) >= self._HANDED_OUT_LIMIT:  # fetched, never marked: start over
+                handed_out.clear()
+            handed_out[request.id] = (request.url, request.unique_key, request.id)
+        return request
 
     def mark_request_as_handled(self, request: Request) -> ProcessedRequest | None:
         """Mark a fetched request as handled; it is never served again.
@@ -243,7 +259,9 @@ class RequestQueue(Storage[RequestQueueClient]):
         when the request is not in progress in this queue client.
         """
         self._check_fetched(request, 'mark_request_as_handled')
-        return self._live().mark_request_as_handled(request)
+        result = self._live().mark_request_as_handled(request)
+        self._handed_out.pop(request.id, None)
+        return result
 
     def reclaim_request(
         self, request: Request, *, forefront: bool = False
@@ -260,7 +278,9 @@ class RequestQueue(Storage[RequestQueueClient]):
         """
         check_bool(forefront, 'forefront')
         self._check_fetched(request, 'reclaim_request')
-        return self._live().reclaim_request(request, forefront=forefront)
+        result = self._live().reclaim_request(request, forefront=forefront)
+        self._handed_out.pop(request.id, None)
+        return result
 
     def is_empty(self) -> bool:
         """Whether no request is waiting to be fetched (some may still be in progress)."""
@@ -274,11 +294,11 @@ class RequestQueue(Storage[RequestQueueClient]):
         """Delete the queue and all its requests."""
         self._live().drop()
 
-    @staticmethod
-    def _check_fetched(request: object, method: str) -> None:
+    def _check_fetched(self, request: object, method: str) -> None:
         if not isinstance(request, Request):
             raise InvalidStorageArgumentError(
                 f'{method}() takes the Request returned by fetch_next_request(), '
                 f'got {type(request).__name__}'
             )
-        check_request(request)
+        checked = self._handed_out.get(request.id) if type(request.id) is str else None
+        check_request(request, checked=checked)
