@@ -268,3 +268,48 @@ def test_queue_through_the_run(platform: FakePlatform) -> None:
     ] == ['a']
     head = requests.get(base + '/head', params=params).json()['data']
     assert [item['uniqueKey'] for item in head['items']] == ['a']
+
+
+def test_counts_size_and_head_follow_every_change(
+    platform: FakePlatform, queue: Queue, queue_id: str
+) -> None:
+    """Counts, storageBytes, the head and queueHasLockedRequests track adds, moves and marks."""
+
+    def info() -> Any:
+        return requests.get(
+            f'{platform.api_url}/v2/request-queues/{queue_id}', params={'token': platform.token}
+        ).json()['data']
+
+    def head() -> list[str]:
+        return [item['uniqueKey'] for item in queue.data('GET', '/head', limit=10)['items']]
+
+    queue.data('POST', '/requests/batch', json=[request(key) for key in 'abcd'])
+    assert info()['stats']['storageBytes'] > 0
+    size = info()['stats']['storageBytes']
+    locked = queue.data('POST', '/head/lock', lockSecs=60, limit=2)
+    assert [item['uniqueKey'] for item in locked['items']] == ['a', 'b']
+    assert locked['queueHasLockedRequests'] is True
+    assert head() == ['c', 'd']
+    queue.call('DELETE', f'/requests/{expected_id("b")}/lock', forefront='true')
+    assert head() == ['b', 'c', 'd']
+    stored = queue.data('GET', f'/requests/{expected_id("a")}')
+    queue.data(
+        'PUT',
+        f'/requests/{expected_id("a")}',
+        json={**stored, 'handledAt': '2024-01-01T00:00:00.000Z'},
+    )
+    assert (info()['handledRequestCount'], info()['pendingRequestCount']) == (1, 3)
+    assert info()['stats']['storageBytes'] > size
+    later = queue.data('POST', '/head/lock', lockSecs=60, limit=1)
+    assert later['queueHasLockedRequests'] is True  # b, locked just now
+    queue.data('PUT', f'/requests/{expected_id("a")}', json={**stored, 'userData': {'x': 1}})
+    assert (info()['handledRequestCount'], info()['pendingRequestCount']) == (0, 4)
+    assert head() == ['c', 'd', 'a']
+    queue.call('DELETE', '/requests/batch', json=[{'uniqueKey': 'c'}])
+    queue.call('DELETE', f'/requests/{expected_id("b")}')
+    assert head() == ['d', 'a']
+    assert (info()['totalRequestCount'], info()['pendingRequestCount']) == (2, 2)
+    assert queue.data('POST', '/head/lock', lockSecs=60)['queueHasLockedRequests'] is True
+    assert queue.data('POST', '/requests/unlock')['unlockedCount'] == 2
+    assert head() == ['d', 'a']
+    assert queue.data('POST', '/head/lock', lockSecs=60, limit=1)['items'][0]['uniqueKey'] == 'd'

@@ -2,11 +2,16 @@
 
 A lock is a deadline: once it passes the request is back in the head, so a consumer that died
 holding requests does not lose them. Locks belong to the ``clientKey`` that took them.
+
+Each queue keeps its unhandled requests sorted by place, its counts and its size as they
+change, so a head call costs what it returns (plus the locked requests it skips) and reading
+the queue object costs nothing per request.
 """
 
 from __future__ import annotations
 
 import base64
+import bisect
 import hashlib
 import json
 from datetime import datetime, timedelta
@@ -53,6 +58,8 @@ class Entry:
     """When its lock ends."""
     lock_client: str | None = None
     """The client key holding the lock."""
+    size: int = 0
+    """The length of its data as JSON (for the queue's ``storageBytes``)."""
 
     @property
     def handled(self) -> bool:
@@ -88,6 +95,14 @@ class RequestQueue(Storage):
     """The last order number handed out."""
     clients: set[str] = attrs.field(factory=set)
     """The client keys that touched it (an anonymous call counts as a new client)."""
+    pending: list[tuple[int, str]] = attrs.field(factory=list)
+    """``(order, id)`` of every unhandled request, sorted: the head is its start."""
+    handled_count: int = 0
+    """How many requests are handled."""
+    data_bytes: int = 0
+    """The total size of the requests as JSON."""
+    lock_holders: dict[str, Entry] = attrs.field(factory=dict)
+    """Requests that were given a lock (which may have run out since), by id."""
 
     def next_order(self, forefront: bool) -> int:
         """A place at the front or the back."""
@@ -102,10 +117,77 @@ class RequestQueue(Storage):
         """All requests in queue order."""
         return sorted(self.entries.values(), key=lambda entry: entry.order)
 
+    def insert(self, entry: Entry) -> None:
+        """Add a new request."""
+        self.entries[entry.id] = entry
+        entry.size = len(json.dumps(entry.data))
+        self.data_bytes += entry.size
+        if entry.handled:
+            self.handled_count += 1
+        else:
+            bisect.insort(self.pending, (entry.order, entry.id))
+
+    def remove(self, request_id: str) -> Entry | None:
+        """Delete a request; return it (``None`` if there was none)."""
+        entry = self.entries.pop(request_id, None)
+        if entry is None:
+            return None
+        self.data_bytes -= entry.size
+        self.lock_holders.pop(request_id, None)
+        if entry.handled:
+            self.handled_count -= 1
+        else:
+            self._unlist(entry)
+        return entry
+
+    def replace_data(self, entry: Entry, data: dict[str, Any]) -> None:
+        """Store new data for a request (it may become handled, or unhandled again)."""
+        was_handled = entry.handled
+        if not was_handled:
+            self._unlist(entry)
+        self.data_bytes -= entry.size
+        entry.data = data
+        entry.size = len(json.dumps(data))
+        self.data_bytes += entry.size
+        self.handled_count += int(entry.handled) - int(was_handled)
+        if not entry.handled:
+            bisect.insort(self.pending, (entry.order, entry.id))
+
+    def move(self, entry: Entry, order: int) -> None:
+        """Give a request a new place in the queue."""
+        if entry.handled:
+            entry.order = order
+            return
+        self._unlist(entry)
+        entry.order = order
+        bisect.insort(self.pending, (order, entry.id))
+
+    def _unlist(self, entry: Entry) -> None:
+        index = bisect.bisect_left(self.pending, (entry.order, entry.id))
+        if index < len(self.pending) and self.pending[index] == (entry.order, entry.id):
+            del self.pending[index]
+
+    def lock(self, entry: Entry, expires: datetime | None, client_key: str | None) -> None:
+        """Set (or, with ``expires=None``, end) the lock of a request."""
+        entry.lock_expires_at = expires
+        entry.lock_client = client_key if expires is not None else None
+        if expires is None:
+            self.lock_holders.pop(entry.id, None)
+        else:
+            self.lock_holders[entry.id] = entry
+
+    def has_locked_requests(self, moment: datetime) -> bool:
+        """Whether an unhandled request is locked at ``moment`` (forgets locks that ended)."""
+        for request_id, entry in list(self.lock_holders.items()):
+            if entry.locked(moment) and not entry.handled:
+                return True
+            del self.lock_holders[request_id]
+        return False
+
 
 def show_queue(queue: RequestQueue) -> dict[str, Any]:
     """The API object of a request queue."""
-    handled = sum(1 for entry in queue.entries.values() if entry.handled)
+    handled = queue.handled_count
     return {
         **queue.common_fields(),
         'totalRequestCount': len(queue.entries),
@@ -118,7 +200,7 @@ def show_queue(queue: RequestQueue) -> dict[str, Any]:
             'writeCount': queue.writes,
             'deleteCount': 0,
             'headItemReadCount': 0,
-            'storageBytes': sum(len(json.dumps(entry.data)) for entry in queue.entries.values()),
+            'storageBytes': queue.data_bytes,
         },
     }
 
@@ -197,9 +279,7 @@ class RequestQueuesApi:
                 'wasAlreadyPresent': True,
                 'wasAlreadyHandled': existing.handled,
             }
-        queue.entries[identifier] = Entry(
-            id=identifier, data=data, order=queue.next_order(forefront)
-        )
+        queue.insert(Entry(id=identifier, data=data, order=queue.next_order(forefront)))
         return {
             'requestId': identifier,
             'uniqueKey': data['uniqueKey'],
@@ -212,11 +292,13 @@ class RequestQueuesApi:
         with self.state.lock:
             queue = self._queue(call, client=True)
             moment = now()
-            items = [
-                entry.show_head()
-                for entry in queue.ordered()
-                if not entry.handled and not entry.locked(moment)
-            ][:limit]
+            items: list[dict[str, Any]] = []
+            for _, request_id in queue.pending:
+                if len(items) >= limit:
+                    break
+                entry = queue.entries[request_id]
+                if not entry.locked(moment):
+                    items.append(entry.show_head())
             return data_reply(
                 {
                     'limit': limit,
@@ -237,17 +319,15 @@ class RequestQueuesApi:
             moment = now()
             expires = moment + timedelta(seconds=lock_secs)
             items: list[dict[str, Any]] = []
-            for entry in queue.ordered():
+            for _, request_id in queue.pending:
                 if len(items) >= limit:
                     break
-                if entry.handled or entry.locked(moment):
+                entry = queue.entries[request_id]
+                if entry.locked(moment):
                     continue
-                entry.lock_expires_at = expires
-                entry.lock_client = client_key
+                queue.lock(entry, expires, client_key)
                 items.append({**entry.show_head(), 'lockExpiresAt': iso(expires)})
-            locked = any(
-                entry.locked(moment) and not entry.handled for entry in queue.entries.values()
-            )
+            locked = queue.has_locked_requests(moment)
             shown = {
                 'limit': limit,
                 'queueModifiedAt': iso(queue.modified_at),
@@ -302,7 +382,7 @@ class RequestQueuesApi:
                 if not isinstance(item, dict) or not (item.get('id') or item.get('uniqueKey')):
                     raise invalid(f'Request {index} needs an "id" or a "uniqueKey"')
                 identifier = item.get('id') or request_id(item['uniqueKey'])
-                entry = queue.entries.pop(identifier, None)
+                entry = queue.remove(identifier)
                 unique_key = entry.data['uniqueKey'] if entry else item.get('uniqueKey')
                 processed.append({'id': identifier, 'uniqueKey': unique_key})
         return data_reply({'processedRequests': processed, 'unprocessedRequests': []})
@@ -313,10 +393,9 @@ class RequestQueuesApi:
             queue = self._queue(call, write=True, client=True)
             moment = now()
             count = 0
-            for entry in queue.entries.values():
+            for entry in list(queue.lock_holders.values()):
                 if entry.locked(moment) and entry.lock_client == client_key:
-                    entry.lock_expires_at = None
-                    entry.lock_client = None
+                    queue.lock(entry, None, None)
                     count += 1
         return data_reply({'unlockedCount': count})
 
@@ -388,12 +467,11 @@ class RequestQueuesApi:
             queue = self._queue(call, write=True, client=True)
             entry = self._entry(queue, call)
             was_handled = entry.handled
-            entry.data = data
+            queue.replace_data(entry, data)
             if entry.handled:
-                entry.lock_expires_at = None
-                entry.lock_client = None
+                queue.lock(entry, None, None)
             else:
-                entry.order = queue.next_order(call.flag('forefront'))
+                queue.move(entry, queue.next_order(call.flag('forefront')))
             return data_reply(
                 {
                     'requestId': entry.id,
@@ -408,7 +486,7 @@ class RequestQueuesApi:
             queue = self._queue(call, write=True, client=True)
             entry = self._entry(queue, call)
             self._check_lock_owner(entry, call)
-            del queue.entries[entry.id]
+            queue.remove(entry.id)
         return empty_reply()
 
     def _check_lock_owner(self, entry: Entry, call: Call) -> None:
@@ -430,10 +508,11 @@ class RequestQueuesApi:
             if entry.handled:
                 raise invalid(f'Request {entry.id} is already handled and cannot be locked')
             self._check_lock_owner(entry, call)
-            entry.lock_expires_at = now() + timedelta(seconds=lock_secs)
-            entry.lock_client = call.query.get('clientKey') or None
+            queue.lock(
+                entry, now() + timedelta(seconds=lock_secs), call.query.get('clientKey') or None
+            )
             if call.flag('forefront'):
-                entry.order = queue.next_order(True)
+                queue.move(entry, queue.next_order(True))
             return data_reply({'lockExpiresAt': iso(entry.lock_expires_at)})
 
     def delete_lock(self, call: Call) -> Reply:
@@ -441,8 +520,7 @@ class RequestQueuesApi:
             queue = self._queue(call, write=True, client=True)
             entry = self._entry(queue, call)
             self._check_lock_owner(entry, call)
-            entry.lock_expires_at = None
-            entry.lock_client = None
+            queue.lock(entry, None, None)
             if call.flag('forefront'):
-                entry.order = queue.next_order(True)
+                queue.move(entry, queue.next_order(True))
         return empty_reply()
