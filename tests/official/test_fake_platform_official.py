@@ -7,6 +7,7 @@ tests prove the fake's objects carry what the platform's do. The official SDK ru
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 from typing import Any
 
@@ -184,29 +185,46 @@ def test_official_sdk_actor_runs_at_home(platform: FakePlatform, run_official: A
 def test_official_sdk_platform_calls(platform: FakePlatform, run_official: Any) -> None:
     """The official SDK's run-level calls reach the fake as on the platform: status message,
     ad hoc webhook, start and call of another Actor, reboot, metamorph."""
-    platform.create_actor('helper', handler=lambda env: None)
+    # The started run stays RUNNING until the test has read it; the called one ends at once.
+    release = threading.Event()
+    starts: list[object] = []
+
+    def helper(env: object) -> None:
+        starts.append(env)
+        if len(starts) == 1:
+            release.wait(60)
+
+    platform.create_actor('helper', handler=helper)
     env = platform.run_env()
-    result = run_official(
-        """
-        from apify import Actor, Webhook
+    try:
+        result = run_official(
+            """
+            from apify import Actor, Webhook
 
-        async def main():
-            async with Actor:
-                await Actor.set_status_message('working')
-                await Actor.add_webhook(
-                    Webhook(event_types=['ACTOR.RUN.SUCCEEDED'], request_url='https://example.com/h')
-                )
-                started = await Actor.start('fake-user/helper', {'a': 1})
-                called = await Actor.call('fake-user/helper', {'b': 2}, logger=None)
-                await Actor.reboot(custom_after_sleep=timedelta(0))
-                await Actor.metamorph('fake-user/helper', {'c': 3}, custom_after_sleep=timedelta(0))
-                emit({'started': started.status, 'called': called.status})
+            async def main():
+                async with Actor:
+                    await Actor.set_status_message('working')
+                    await Actor.add_webhook(
+                        Webhook(
+                            event_types=['ACTOR.RUN.SUCCEEDED'],
+                            request_url='https://example.com/h',
+                        )
+                    )
+                    started = await Actor.start('fake-user/helper', {'a': 1})
+                    called = await Actor.call('fake-user/helper', {'b': 2}, logger=None)
+                    await Actor.reboot(custom_after_sleep=timedelta(0))
+                    await Actor.metamorph(
+                        'fake-user/helper', {'c': 3}, custom_after_sleep=timedelta(0)
+                    )
+                    emit({'started': started.status, 'called': called.status})
 
-        from datetime import timedelta
-        asyncio.run(main())
-        """,
-        env=env,
-    )
+            from datetime import timedelta
+            asyncio.run(main())
+            """,
+            env=env,
+        )
+    finally:
+        release.set()
     assert result == {'started': 'RUNNING', 'called': 'SUCCEEDED'}
     run = platform.run(env['ACTOR_RUN_ID'])
     assert run['statusMessage'] == 'working'
