@@ -4,6 +4,7 @@
 run and ``actor.exit()`` ends it (or use ``with actor:`` or ``@actor.main``).
 """
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 from actorkit._actor import Actor
@@ -22,10 +23,7 @@ from actorkit._errors import (
     StorageLimitError,
     StorageNotFoundError,
 )
-from actorkit._proxy import ProxyConfiguration, ProxyInfo
-from actorkit._run_models import Run, Webhook, WebhookEventType
 from actorkit._version import __version__
-from actorkit.charging import ChargeResult, ChargingManager
 from actorkit.events._models import (
     AbortingData,
     Event,
@@ -42,6 +40,9 @@ from actorkit.events._models import (
 )
 
 if TYPE_CHECKING:
+    from actorkit._proxy import ProxyConfiguration, ProxyInfo
+    from actorkit._run_models import Run, Webhook, WebhookEventType
+    from actorkit.charging import ChargeResult, ChargingManager
     from actorkit.client import ApifyClient
     from actorkit.storages import Request
 
@@ -49,20 +50,32 @@ actor = Actor()
 """The default Actor of the process."""
 
 
+_LAZY = {
+    'ApifyClient': 'actorkit.client',
+    'ChargeResult': 'actorkit.charging',
+    'ChargingManager': 'actorkit.charging',
+    'ProxyConfiguration': 'actorkit._proxy',
+    'ProxyInfo': 'actorkit._proxy',
+    'Request': 'actorkit.storages',
+    'Run': 'actorkit._run_models',
+    'Webhook': 'actorkit._run_models',
+    'WebhookEventType': 'actorkit._run_models',
+}
+"""Names loaded on first use, so that importing actorkit stays light (and never imports
+requests): the API client, the storage, run, proxy and charging models."""
+
+
 def __getattr__(name: str) -> Any:
-    # The API client and the storage models load on first use: importing actorkit stays light
-    # (and never imports requests).
-    if name == 'ApifyClient':
-        from actorkit.client import ApifyClient  # noqa: PLC0415
+    home = _LAZY.get(name)
+    if home is None:
+        raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value
+    return value
 
-        globals()[name] = ApifyClient
-        return ApifyClient
-    if name == 'Request':
-        from actorkit.storages import Request  # noqa: PLC0415
 
-        globals()[name] = Request
-        return Request
-    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
+def __dir__() -> list[str]:
+    return sorted(__all__)
 
 
 __all__ = [

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import threading
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
+    from decimal import Decimal
 
     from actorkit._config import Configuration
     from actorkit._storage_manager import StorageManager
@@ -19,6 +19,8 @@ def _usd(amount: Decimal) -> str:
     """An amount of USD for people: cents always, more digits only when it has them."""
     if not amount.is_finite():
         return 'unlimited'
+    from decimal import Decimal  # noqa: PLC0415 (money only: kept off actorkit's import)
+
     cents = amount.quantize(Decimal('0.01'))
     return f'${cents}' if cents == amount else f'${amount.normalize():f}'
 
@@ -145,6 +147,8 @@ class ActorChargingMethods:
         manager = self.get_charging_manager()
         if not manager.is_pay_per_event:
             return True
+        from decimal import Decimal  # noqa: PLC0415 (money only: kept off actorkit's import)
+
         needed = Decimal(0)
         parts = []
         prices = manager.get_pricing_info().per_event_prices

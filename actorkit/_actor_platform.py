@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from actorkit._proxy import NewUrlFunction, ProxyConfiguration
-
 if TYPE_CHECKING:
     from datetime import timedelta
 
     from actorkit._config import Configuration
+    from actorkit._proxy import NewUrlFunction, ProxyConfiguration
     from actorkit.client import ApifyClient
 
 
@@ -84,6 +83,8 @@ class ActorPlatformMethods:
                 if not proxy_urls:
                     return None
         config = self.config
+        from actorkit._proxy import ProxyConfiguration  # noqa: PLC0415 (off actorkit's import)
+
         proxy_configuration = ProxyConfiguration(
             password=password,
             groups=groups,

@@ -10,22 +10,23 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta, timezone
-from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 from actorkit._actor_this_run import ActorThisRunMethods
 from actorkit._errors import ApifyClientError, ConfigurationError
 from actorkit._logging import logger as _log
-from actorkit._run_models import Run, Webhook
 
 if TYPE_CHECKING:
+    from decimal import Decimal
+
+    from actorkit._run_models import Run, Webhook
     from actorkit.client import ApifyClient
 
 RunTimeout = timedelta | float | Literal['inherit'] | None
 """A run timeout: a timedelta (or seconds), ``'inherit'`` (the rest of this run's time) or
 ``None`` (the Actor's default)."""
 
-WebhookLike = Webhook | Mapping[str, Any]
+WebhookLike: TypeAlias = 'Webhook | Mapping[str, Any]'
 
 
 def _seconds(value: float | timedelta) -> float:
@@ -33,6 +34,8 @@ def _seconds(value: float | timedelta) -> float:
 
 
 def _webhook_dicts(webhooks: Iterable[WebhookLike] | None) -> list[dict[str, Any]] | None:
+    from actorkit._run_models import Webhook  # noqa: PLC0415 (kept off the import of actorkit)
+
     if webhooks is None:
         return None
     if isinstance(webhooks, (Webhook, Mapping)):
@@ -49,6 +52,12 @@ def _webhook_dicts(webhooks: Iterable[WebhookLike] | None) -> list[dict[str, Any
                 f'{type(webhook).__name__}'
             )
     return result or None
+
+
+def _run(data: dict[str, Any]) -> Run:
+    from actorkit._run_models import Run  # noqa: PLC0415 (kept off the import of actorkit)
+
+    return Run.from_api(data)
 
 
 def _wait_seconds(wait: timedelta | float | None) -> float | None:
@@ -168,7 +177,7 @@ class ActorRunMethods(ActorThisRunMethods):
                 webhooks=_webhook_dicts(webhooks),
                 wait_for_finish=wait_for_finish,
             )
-        return Run.from_api(data)
+        return _run(data)
 
     def call(
         self,
@@ -235,7 +244,7 @@ class ActorRunMethods(ActorThisRunMethods):
             raise ApifyClientError(
                 f'the run of Actor {actor_id} that actor.call() started vanished before it ended'
             )
-        return Run.from_api(data)
+        return _run(data)
 
     def start_task(
         self,
@@ -277,7 +286,7 @@ class ActorRunMethods(ActorThisRunMethods):
                 webhooks=_webhook_dicts(webhooks),
                 wait_for_finish=wait_for_finish,
             )
-        return Run.from_api(data)
+        return _run(data)
 
     def call_task(
         self,
@@ -327,7 +336,7 @@ class ActorRunMethods(ActorThisRunMethods):
             raise ApifyClientError(
                 f'the run of task {task_id} that actor.call_task() started vanished before it ended'
             )
-        return Run.from_api(data)
+        return _run(data)
 
     def abort(
         self,
@@ -354,7 +363,7 @@ class ActorRunMethods(ActorThisRunMethods):
             if status_message:
                 run_client.update(status_message=status_message)
             data = run_client.abort(gracefully=gracefully)
-        return Run.from_api(data)
+        return _run(data)
 
     def resurrect(
         self,
@@ -393,4 +402,4 @@ class ActorRunMethods(ActorThisRunMethods):
                 max_total_charge_usd=max_total_charge_usd,
                 restart_on_error=restart_on_error,
             )
-        return Run.from_api(data)
+        return _run(data)

@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING, Any
 
 from actorkit._errors import ActorStateError, ConfigurationError
 from actorkit._logging import logger as _log
-from actorkit._run_models import Webhook
 from actorkit._threads import Deadline
 from actorkit.events._models import Event, MigratingData, PersistStateData
 
 if TYPE_CHECKING:
     from actorkit._config import Configuration
+    from actorkit._run_models import Webhook
     from actorkit.client import ApifyClient
     from actorkit.events._manager import EventManager
 
@@ -220,6 +220,8 @@ class ActorThisRunMethods:
             do_not_retry: Overrides ``webhook.do_not_retry``.
             idempotency_key: Overrides ``webhook.idempotency_key``.
         """
+        from actorkit._run_models import Webhook  # noqa: PLC0415 (kept off the import of actorkit)
+
         if not isinstance(webhook, Webhook):
             raise TypeError(
                 f'add_webhook() takes an actorkit.Webhook, not {type(webhook).__name__}: '

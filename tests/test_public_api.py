@@ -83,7 +83,9 @@ import actorkit
 after_files = set(os.listdir('.'))
 print(json.dumps({
     'threads': [t.name for t in threading.enumerate()],
-    'modules': [m for m in ('requests', 'websocket', 'psutil', 'filelock', 'cattrs', 'IPython')
+    'modules': [m for m in ('requests', 'websocket', 'psutil', 'filelock', 'cattrs', 'IPython',
+                            'decimal', 'cryptography', 'actorkit.client', 'actorkit.charging',
+                            'actorkit._proxy', 'actorkit._run_models', 'actorkit.storages._dataset')
                 if m in sys.modules],
     'env_reads': [k for k in Recorder.reads if k.startswith(('APIFY', 'ACTOR', 'CRAWLEE'))],
     'new_files': sorted(after_files - before_files),
