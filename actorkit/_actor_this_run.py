@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from actorkit._errors import ActorStateError, ConfigurationError
 from actorkit._logging import logger as _log
 from actorkit._threads import Deadline
+from actorkit.events._dispatch import in_listener
 from actorkit.events._models import Event, MigratingData, PersistStateData
 
 if TYPE_CHECKING:
@@ -167,13 +168,23 @@ class ActorThisRunMethods:
             custom_after_sleep: How long to wait for the process to be replaced;
                 ``APIFY_METAMORPH_AFTER_SLEEP_MILLIS`` (5 min) by default.
 
+        A listener that calls ``reboot()`` while this run reboots (a MIGRATING listener is
+        called again by the reboot itself) returns at once.
+
         Raises:
-            ActorStateError: A reboot of this run is already in progress.
+            ActorStateError: A reboot of this run is already in progress (called from outside
+                an event listener).
         """
         run_id = self._this_run('reboot')
         if run_id is None:
             return
         with self._reboot_lock:
+            if self._rebooting and in_listener():
+                # The reboot in progress runs the MIGRATING listeners itself, so one that calls
+                # reboot() (as the platform's docs show) is called again: that echo is skipped,
+                # as the official SDK skips it.
+                _log.debug('reboot() called by a listener while this run reboots: skipped')
+                return
             if self._rebooting:
                 raise ActorStateError(
                     'actor.reboot() was called while this run is already rebooting: the '

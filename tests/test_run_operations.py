@@ -25,7 +25,7 @@ from actorkit import (
     Run,
     Webhook,
 )
-from actorkit.testing import FakePlatform
+from actorkit.testing import FakePlatform, emit, wait_for_listeners
 from tests._home import home_env
 from tests._subprocess import describe, run_script
 
@@ -701,3 +701,29 @@ def test_metamorph_needs_a_running_actor_at_home(platform: FakePlatform) -> None
     )
     with pytest.raises(ActorStateError, match=r'actor\.init\(\)'):
         actor.metamorph('target')
+
+
+def test_a_migrating_listener_that_reboots_reboots_once_without_an_error(
+    home_actor: Callable[..., Actor], platform: FakePlatform, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The docs' pattern (reboot from a MIGRATING listener) sends one reboot and logs no error."""
+    actor = home_actor()
+    run_id = str(actor.config.actor_run_id)
+    calls: list[str] = []
+    done = threading.Event()
+
+    def on_migrating() -> None:
+        calls.append('migrating')
+        actor.reboot(custom_after_sleep=0)
+        if len(calls) == 2:
+            done.set()
+
+    actor.on(Event.MIGRATING, on_migrating)
+    with caplog.at_level(logging.DEBUG, logger='actorkit'):
+        emit(Event.MIGRATING, actor=actor)
+        assert done.wait(DEADLINE)
+        wait_for_listeners(actor=actor)
+    assert calls == ['migrating', 'migrating']
+    assert len(_requests_to(platform, 'POST', f'/v2/actor-runs/{run_id}/reboot')) == 1
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert any('called by a listener while this run reboots' in r.message for r in caplog.records)

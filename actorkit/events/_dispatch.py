@@ -22,7 +22,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from actorkit._threads import Deadline, join_all, start_thread
+from actorkit._threads import THREAD_PREFIX, Deadline, join_all, start_thread
 from actorkit.events._models import Event, EventData, PersistStateData
 
 _log = logging.getLogger('actorkit.events')
@@ -121,6 +121,15 @@ def _merge(waiting: EventData, newer: EventData) -> EventData:
         # A migration's save must not turn into an ordinary one.
         return PersistStateData(is_migrating=waiting.is_migrating or newer.is_migrating)
     return newer
+
+
+CALLBACK_THREAD_PREFIX = f'{THREAD_PREFIX}callback-'
+"""The name prefix of the threads that run listeners."""
+
+
+def in_listener() -> bool:
+    """Whether the calling thread is running an event listener."""
+    return threading.current_thread().name.startswith(CALLBACK_THREAD_PREFIX)
 
 
 class CallbackPool:
