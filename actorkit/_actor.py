@@ -154,6 +154,8 @@ class Actor(
         self._exit_status_message: str | None = None
         self._reboot_lock = threading.Lock()
         self._rebooting = False
+        self._client_lock = threading.Lock()
+        self._client: ApifyClient | None = None
 
     def __repr__(self) -> str:
         return f'<actorkit.Actor {self._state} pid={self._run_pid}>'
@@ -467,6 +469,10 @@ class Actor(
         reported and left behind (a daemon), and the exit goes on.
         """
         self._close_charging()
+        with self._client_lock:
+            client, self._client = self._client, None
+        if client is not None:
+            client.close()
         storages = self._storages
         if storages is not None:
             run_bounded('close-storages', storages.close, deadline)
@@ -574,6 +580,8 @@ class Actor(
         self._stopped = threading.Event()
         self._stopped.set()
         self._storages = None
+        self._client_lock = threading.Lock()
+        self._client = None  # the parent's connections are not this process's to use or close
         self._events.abandon()
 
     # -- storages --------------------------------------------------------------------------------
@@ -588,6 +596,18 @@ class Actor(
         return storages
 
     # -- API client ------------------------------------------------------------------------------
+
+    @property
+    def apify_client(self) -> ApifyClient:
+        """The run's API client (``new_client()`` with the defaults), made on first use.
+
+        One client serves every thread; it is closed when the run exits, and the next run
+        makes its own.
+        """
+        with self._client_lock:
+            if self._client is None:
+                self._client = self.new_client()
+            return self._client
 
     def new_client(
         self,

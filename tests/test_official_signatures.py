@@ -32,7 +32,6 @@ OURS: dict[str, type] = {
 }
 
 NOT_YET: dict[tuple[str, str], str] = {
-    ('Actor', 'apify_client'): "use actor.new_client(); the official property's client is async",
     ('RequestQueue', 'to_tandem'): 'crawlee crawler plumbing (request managers), not an SDK call',
     ('Request', 'crawlee_data'): 'crawlee crawler internals (a pydantic model of __crawlee)',
     ('Request', 'enqueue_strategy'): 'crawlee crawler internals; kept in user_data["__crawlee"]',

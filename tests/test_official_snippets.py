@@ -8,8 +8,8 @@ storage folder in ``tmp_path``, and at home against a :class:`~actorkit.testing.
 run, and the test checks what it left in storage or on the platform.
 
 Where the official snippet itself cannot run as written (the listener of the events page passes
-a model as logging's ``extra``; ``Actor.apify_client`` is not offered), the port says so in a
-comment next to the one line that differs.
+a model as logging's ``extra``), the port says so in a comment next to the one line that
+differs.
 """
 
 from __future__ import annotations
@@ -614,8 +614,7 @@ def test_at_home_call_waits_and_reads_the_other_runs_output(
             )
             if actor_run is None:
                 raise RuntimeError('Actor task failed to start.')
-            # The official snippet uses Actor.apify_client (not offered): new_client() is.
-            run_client = Actor.new_client().run(actor_run.id)
+            run_client = Actor.apify_client.run(actor_run.id)
             run_client.wait_for_finish()
             output = run_client.key_value_store().get_record('OUTPUT')
             print(actor_run.status, output['value'])
@@ -870,8 +869,7 @@ def test_at_home_new_client_and_get_env(tmp_path: Path, platform: FakePlatform) 
         from actorkit import actor as Actor
 
         with Actor:
-            # The official snippet uses Actor.apify_client.user('me') (not offered).
-            me = Actor.new_client().user('me').get()
+            me = Actor.apify_client.user('me').get()
             env = Actor.get_env()
             print(me['username'], env['id'], env['run_id'], env['default_dataset_id'])
             print(Actor.is_at_home(), Actor.configuration.actor_run_id == env['run_id'])

@@ -311,3 +311,16 @@ with actor:
     )
     assert result.returncode != 0
     assert 'APIFY_TOKEN' in result.stderr
+
+
+def test_apify_client_is_one_client_per_run(home_actor: Callable[..., Actor]) -> None:
+    """actor.apify_client is made once per run, shared, and replaced after a new init()."""
+    actor = home_actor()
+    run_id = str(actor.config.actor_run_id)
+    client = actor.apify_client
+    assert actor.apify_client is client
+    assert client.run(run_id).get()['id'] == run_id
+    actor.exit()
+    actor.init()
+    assert actor.apify_client is not client
+    assert actor.apify_client.run(run_id).get()['id'] == run_id
