@@ -578,3 +578,114 @@ def test_https_verifies_the_server_certificate(
     with ApifyClient('tls-token', api_url=url, max_retries=0) as untrusting:
         with pytest.raises(ApifyConnectionError, match='CERTIFICATE_VERIFY_FAILED'):
             untrusting.user().get()
+
+
+class _ScriptedServer:
+    """A raw HTTP server on 127.0.0.1 that answers each request with the next scripted bytes."""
+
+    def __init__(self, answers: list[bytes]) -> None:
+        self.answers = list(answers)
+        self.connections = 0
+        self.listener = socket.create_server(('127.0.0.1', 0))
+        self.url = f'http://127.0.0.1:{self.listener.getsockname()[1]}'
+        self.thread = threading.Thread(target=self._serve, name='test-scripted-http', daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while self.answers:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            self.connections += 1
+            with conn:
+                buffer = b''
+                while self.answers:
+                    while b'\r\n\r\n' not in buffer:
+                        chunk = conn.recv(65536)
+                        if not chunk:
+                            break
+                        buffer += chunk
+                    if b'\r\n\r\n' not in buffer:
+                        break  # the client closed this connection
+                    _, buffer = buffer.split(b'\r\n\r\n', 1)
+                    answer = self.answers.pop(0)
+                    conn.sendall(answer)
+                    if b'Connection: close' in answer or b'HTTP/1.0' in answer[:8]:
+                        break
+
+    def close(self) -> None:
+        self.listener.close()
+        self.thread.join(TIMEOUT_S)
+
+
+TIMEOUT_S = 10.0
+
+
+def test_answers_are_read_with_their_headers_on_every_http_framing() -> None:
+    """Length, chunked (with a trailer), a 100 Continue, close, HTTP/1.0 and folded headers."""
+    body = json.dumps({'data': {'ok': 1}}).encode()
+    packed = gzip.compress(body)
+    answers = [
+        b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Apify-Pagination-Total:  7 \r\n'
+        b'x-apify-pagination-total: 8\r\nContent-Length: %d\r\n\r\n%s' % (len(body), body),
+        b'HTTP/1.1 100 Continue\r\nX-Ignored: 1\r\n\r\n'
+        b'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Encoding: gzip\r\n\r\n'
+        b'%x\r\n%s\r\n0\r\nX-Trailer: t\r\n\r\n' % (len(packed), packed),
+        b'HTTP/1.1 200 OK\r\nContent-Type: text/plain;\r\n charset=utf-8\r\nContent-Length: 2'
+        b'\r\nConnection: close\r\n\r\nhi',
+        b'HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nold',
+        b'HTTP/1.1 204 No Content\r\nX-Empty: \r\n\r\n',
+    ]
+    server = _ScriptedServer(answers)
+    client = ApifyClient(token='t', api_url=server.url, max_retries=0)
+    try:
+        first = client._http.call('GET', '/one')
+        assert first.data == body
+        assert first.headers.get('x-apify-pagination-total') == '7'  # the first, trimmed
+        assert first.headers.get('CONTENT-TYPE') == 'application/json'
+        assert first.headers.get('X-Missing') is None
+        chunked = client._http.call('GET', '/two')
+        assert (chunked.status, chunked.data) == (200, body)
+        folded = client._http.call('GET', '/three')
+        assert (folded.data, folded.headers.get('content-type')) == (
+            b'hi',
+            'text/plain; charset=utf-8',
+        )
+        old = client._http.call('GET', '/four')
+        assert (old.data, old.headers.get('Content-Type')) == (b'old', 'text/plain')
+        empty = client._http.call('GET', '/five')
+        assert (empty.status, empty.data, empty.headers.get('X-Empty')) == (204, b'', '')
+        assert server.connections == 3  # a new connection after each closing answer only
+    finally:
+        client.close()
+        server.close()
+
+
+def test_lean_headers_read_as_http_client_reads_them() -> None:
+    """Each header's first value, all values and the items match http.client's, trimmed."""
+    import http.client
+    import io
+
+    from actorkit.client._http import LeanHeaders
+
+    block = (
+        b'Content-Type: application/json; charset=utf-8\r\n'
+        b'Set-Cookie: a=1\r\n'
+        b'set-cookie: b=2\r\n'
+        b'X-Apify-Pagination-Offset:\t10\r\n'
+        b'X-Empty:\r\n'
+        b'X-Latin: caf\xe9\r\n'
+        b'\r\n'
+    )
+    lines = http.client._read_headers(io.BytesIO(block))  # type: ignore[attr-defined]
+    lean = LeanHeaders(lines)
+    stdlib = http.client.parse_headers(io.BytesIO(block))
+    for name in ('content-type', 'SET-COOKIE', 'X-Apify-Pagination-Offset', 'X-Empty', 'X-Latin'):
+        assert lean.get(name) == (stdlib.get(name) or '').strip()
+        assert lean.get_all(name) == [value.strip() for value in stdlib.get_all(name) or ()]
+        assert name in lean
+    assert lean.get('X-None', 'default') == 'default'
+    assert lean.get_all('X-None') is None
+    assert 'X-None' not in lean
+    assert lean.items() == [(name, value.strip()) for name, value in stdlib.items()]

@@ -171,7 +171,7 @@ class _Lazy:
         from urllib3.util.wait import wait_for_read  # noqa: PLC0415
 
         self.wait_for_read = wait_for_read
-        self.response_class = HTTPResponse
+        self.response_class: type[HTTPResponse] = _lean_response_class() or HTTPResponse
         self.timeouts: tuple[type[Exception], ...] = (
             TimeoutError,
             ConnectTimeoutError,
@@ -191,6 +191,112 @@ class _Lazy:
 
 
 _lazy: _Lazy | None = None
+
+
+class LeanHeaders:
+    """An answer's headers, parsed without the ``email`` package.
+
+    What the client and ``http.client.HTTPResponse`` ask of ``HTTPMessage``: ``get`` (case-
+    insensitive, the first of repeated headers, as ``HTTPMessage.get``), ``get_all``, ``items``
+    and ``in``.
+    """
+
+    __slots__ = ('_first', '_items')
+
+    def __init__(self, lines: list[bytes]) -> None:
+        """Read header lines as ``http.client`` reads them (each with its line end)."""
+        items: list[tuple[str, str]] = []
+        for raw in lines:
+            line = raw.decode('iso-8859-1').rstrip('\r\n')
+            if line[:1] in (' ', '\t') and items:  # a folded line continues the header above
+                name, value = items[-1]
+                items[-1] = (name, f'{value} {line.strip()}'.strip())
+                continue
+            name, colon, value = line.partition(':')
+            if colon and name and name == name.strip():
+                items.append((name, value.strip(' \t')))
+        self._items = items
+        first: dict[str, str] = {}
+        for name, value in items:
+            first.setdefault(name.lower(), value)
+        self._first = first
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self._first.get(name.lower(), default)
+
+    def get_all(self, name: str, failobj: Any = None) -> Any:
+        key = name.lower()
+        values = [value for header, value in self._items if header.lower() == key]
+        return values or failobj
+
+    def items(self) -> list[tuple[str, str]]:
+        return list(self._items)
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name.lower() in self._first
+
+    def __repr__(self) -> str:
+        return f'<LeanHeaders {self._items!r}>'
+
+
+def _lean_response_class() -> Any:
+    """``http.client.HTTPResponse`` reading headers without the ``email`` package (or None).
+
+    ``HTTPResponse.begin`` parses headers with ``email.parser``, most of the client's CPU on a
+    small answer. This subclass does what ``begin`` does (status line, skipped 1xx answers,
+    chunked, keep-alive, length) with :class:`LeanHeaders`, on the internals ``begin`` itself
+    uses; where they are missing (another Python), the plain class is used.
+    """
+    import http.client as hc  # noqa: PLC0415
+
+    needed = ('_read_status', '_check_close')
+    if not all(hasattr(hc.HTTPResponse, name) for name in needed) or not hasattr(
+        hc, '_read_headers'
+    ):
+        return None
+    read_headers = hc._read_headers
+
+    class LeanResponse(hc.HTTPResponse):
+        def begin(self) -> None:
+            begun: object = self.headers  # None until the answer is read
+            if begun is not None:
+                return
+            while True:
+                version, status, reason = self._read_status()  # type: ignore[attr-defined]
+                if status != hc.CONTINUE:
+                    break
+                read_headers(self.fp)  # a 100 Continue's headers mean nothing here
+            self.code = self.status = status
+            self.reason = reason.strip()
+            if version in ('HTTP/1.0', 'HTTP/0.9'):
+                self.version = 10
+            elif version.startswith('HTTP/1.'):
+                self.version = 11
+            else:
+                raise hc.UnknownProtocol(version)
+            headers: Any = LeanHeaders(read_headers(self.fp))
+            self.headers = self.msg = headers
+            encoding = headers.get('transfer-encoding')
+            self.chunked = bool(encoding and encoding.lower() == 'chunked')
+            self.chunk_left = None
+            self.will_close = self._check_close()  # type: ignore[attr-defined]
+            self.length = None
+            length = headers.get('content-length')
+            if length and not self.chunked:
+                try:
+                    self.length = int(length)
+                except ValueError:
+                    self.length = None
+                else:
+                    if self.length < 0:
+                        self.length = None
+            method = self._method  # type: ignore[attr-defined]
+            if status in (204, 304) or 100 <= status < 200 or method == 'HEAD':
+                self.length = 0
+            if not self.will_close and not self.chunked and self.length is None:
+                self.will_close = True
+
+    return LeanResponse
 
 
 class _Connection:
