@@ -27,7 +27,7 @@ def _accept_brotli() -> None:
     """
     import brotli
 
-    from actorkit.testing._fake_platform import _platform
+    from actorkit.testing._fake_platform import _platform_serving as _platform
 
     decode = _platform._decode_body
 
