@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from actorkit.testing._fake_platform._events import EventsConnection, EventsServer
 
 if TYPE_CHECKING:
-    from actorkit.testing._fake_platform._runs import Run
+    from actorkit.testing._fake_platform._run_models import Run
 
 
 class PlatformEventControls:

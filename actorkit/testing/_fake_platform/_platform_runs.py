@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from actorkit.testing._fake_platform._common import ApiError, iso
-from actorkit.testing._fake_platform._runs import (
+from actorkit.testing._fake_platform._run_models import (
     TERMINAL,
     Charge,
     Run,

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from actorkit.testing._fake_platform._datasets import Dataset
     from actorkit.testing._fake_platform._key_value_stores import KeyValueStore
     from actorkit.testing._fake_platform._request_queues import RequestQueue
-    from actorkit.testing._fake_platform._runs import Actor, Build, Run, Task
+    from actorkit.testing._fake_platform._run_models import Actor, Build, Run, Task
     from actorkit.testing._fake_platform._webhooks import Webhook
 
 _BASE62 = string.digits + string.ascii_letters

@@ -28,7 +28,7 @@ from actorkit.testing._fake_platform._state import State
 from actorkit.testing._fake_platform._storages import Route
 
 if TYPE_CHECKING:
-    from actorkit.testing._fake_platform._runs import Run
+    from actorkit.testing._fake_platform._run_models import Run
 
 _EVENT_TYPES = frozenset(
     {
