@@ -1,4 +1,11 @@
-"""The Actor: one run's lifecycle (init, exit, fail), events and status."""
+"""The Actor: one run's lifecycle (init, ``with actor:``, ``main``), configuration and state.
+
+:class:`Actor` is composed of one mixin per concern, each in its module: ``_actor_exit``
+(exit, fail and the process's own endings), ``_actor_events``, ``_status`` (status
+messages), ``_progress``, ``_actor_storage``, ``_actor_charging``, ``_actor_platform`` (the
+environment, API clients and proxies), ``_actor_runs`` (other runs) and ``_actor_this_run``
+(metamorph, reboot, webhooks of this run).
+"""
 
 from __future__ import annotations
 
@@ -15,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from actorkit import _process
 from actorkit._actor_charging import ActorChargingMethods
 from actorkit._actor_events import ActorEventMethods
+from actorkit._actor_exit import EXIT_CODE_USER_FUNCTION_THREW, ActorExitMethods
 from actorkit._actor_platform import ActorPlatformMethods
 from actorkit._actor_runs import ActorRunMethods
 from actorkit._actor_storage import ActorStorageMethods
@@ -26,10 +34,8 @@ from actorkit._status import (
     ActorStatusMethods,
     StatusMessages,
     platform_publisher,
-    terminal_message,
 )
 from actorkit._storage_manager import StorageManager
-from actorkit._threads import THREAD_PREFIX, Deadline, run_bounded
 from actorkit._version import __version__
 from actorkit.events._manager import EventManager, EventSource, LocalSystemInfoSource
 from actorkit.events._models import Event
@@ -39,24 +45,7 @@ if TYPE_CHECKING:
 
 _T = TypeVar('_T')
 
-EXIT_CODE_USER_FUNCTION_THREW = 91
-"""The exit code of a run whose main code raised an exception (as the official SDK uses)."""
-
 _LifecyclePhase = Literal['idle', 'running', 'exiting']
-
-_OFFICIAL_ENV_KEYS = {
-    'id': 'actor_id',
-    'run_id': 'actor_run_id',
-    'task_id': 'actor_task_id',
-    'build_id': 'actor_build_id',
-    'build_number': 'actor_build_number',
-    'build_tags': 'actor_build_tags',
-    'full_name': 'actor_full_name',
-    'permission_level': 'actor_permission_level',
-    'storages_json': 'actor_storages_json',
-    'charged_actor_event_counts': 'charged_event_counts',
-}
-"""The official SDK's ``get_env()`` keys (``ACTOR_ID`` -> ``id``) that name a field differently."""
 
 
 def _seconds(value: float | timedelta) -> float:
@@ -72,6 +61,7 @@ def _exit_code_of(exc: SystemExit) -> int:
 
 
 class Actor(
+    ActorExitMethods,
     ActorChargingMethods,
     ActorStorageMethods,
     ActorEventMethods,
@@ -184,21 +174,6 @@ class Actor(
     def log(self) -> logging.Logger:
         """The ``actorkit`` logger."""
         return logger
-
-    def get_env(self) -> dict[str, Any]:
-        """Return the typed configuration as a dict keyed by snake_case name.
-
-        Each field is there under its own name and, where the official SDK names it after its
-        variable (``ACTOR_ID`` -> ``id``, ``ACTOR_RUN_ID`` -> ``run_id``), under that name too.
-        Secret values are :class:`~actorkit.Secret` strings, which hide themselves in ``repr``.
-        """
-        env = self.config.to_dict()
-        env.update({official: env[ours] for official, ours in _OFFICIAL_ENV_KEYS.items()})
-        return env
-
-    def is_at_home(self) -> bool:
-        """Whether the Actor runs on the Apify platform."""
-        return self.config.is_at_home
 
     @property
     def is_running(self) -> bool:
@@ -313,175 +288,6 @@ class Actor(
                 local.append(rehearsal)
         return local
 
-    def exit(
-        self,
-        status_message: str | None = None,
-        exit_code: int | None = None,
-        *,
-        event_listeners_timeout: float | timedelta | None = None,
-        cleanup_timeout: float | timedelta | None = None,
-    ) -> None:
-        """End the run: final PERSIST_STATE and EXIT events, stop threads, maybe end the process.
-
-        Calling it again, or when the Actor is not running, does nothing. The keywords are the
-        official SDK's; the positional order (``status_message``, ``exit_code``) is actorkit's.
-
-        Args:
-            status_message: The terminal status message of the run; by default the one set
-                with :attr:`status_message`, if any.
-            exit_code: The exit code; by default :attr:`exit_code` if set, else 0.
-            event_listeners_timeout: Overrides the Actor's listener timeout for this exit.
-            cleanup_timeout: Overrides the Actor's cleanup timeout for this exit.
-        """
-        code = exit_code if exit_code is not None else (self._exit_code or 0)
-        finished = self._finish(
-            exit_code=code,
-            status_message=status_message,
-            exception=None,
-            timeout=event_listeners_timeout,
-            cleanup_timeout=cleanup_timeout,
-        )
-        if finished:
-            self._end_process(code)
-
-    def fail(
-        self,
-        status_message: str | None = None,
-        exit_code: int = 1,
-        exception: BaseException | None = None,
-        *,
-        event_listeners_timeout: float | timedelta | None = None,
-        cleanup_timeout: float | timedelta | None = None,
-    ) -> None:
-        """End the run as failed: like :meth:`exit` with a non-zero code, logging ``exception``.
-
-        Args:
-            status_message: The terminal status message (say why it failed and what to do).
-            exit_code: The exit code (1 by default).
-            exception: The exception that made the run fail; it is logged with its traceback.
-            event_listeners_timeout: Overrides the Actor's listener timeout for this exit.
-            cleanup_timeout: Overrides the Actor's cleanup timeout for this exit.
-        """
-        finished = self._finish(
-            exit_code=exit_code,
-            status_message=status_message,
-            exception=exception,
-            timeout=event_listeners_timeout,
-            cleanup_timeout=cleanup_timeout,
-        )
-        if finished:
-            self._end_process(exit_code)
-
-    def _finish(
-        self,
-        *,
-        exit_code: int,
-        status_message: str | None,
-        exception: BaseException | None,
-        timeout: float | timedelta | None,
-        cleanup_timeout: float | timedelta | None = None,
-    ) -> bool:
-        """Run the exit sequence once; return whether this call ran it.
-
-        A second caller while the sequence runs waits for it to end (unless it is the thread
-        running it, or a listener that the sequence itself is waiting for).
-        """
-        me = threading.current_thread()
-        claimed = self._claim_exit(me, exit_code)
-        if claimed is None:
-            return False
-        if not claimed:
-            if me is not self._exiting_thread and not me.name.startswith('actorkit-'):
-                self._stopped.wait(self._exit_wait_bound)
-            return False
-        self._run_exit_sequence(
-            exit_code=exit_code,
-            status_message=status_message,
-            exception=exception,
-            timeout=timeout,
-            cleanup_timeout=cleanup_timeout,
-        )
-        _process.raise_deferred_signal()
-        return True
-
-    def _claim_exit(self, thread: threading.Thread, exit_code: int) -> bool | None:
-        """Make ``thread`` the one to run the exit sequence.
-
-        Returns:
-            ``True`` if it is, ``False`` if another thread already runs it, ``None`` if the
-            Actor is not running (in this process).
-        """
-        with self._lifecycle_lock:
-            if self._state == 'idle' or self._run_pid != os.getpid():
-                return None
-            if self._state == 'exiting':
-                return False
-            self._state = 'exiting'
-            self._exiting_thread = thread
-            self._exit_code = exit_code
-            return True
-
-    def _run_exit_sequence(
-        self,
-        *,
-        exit_code: int,
-        status_message: str | None,
-        exception: BaseException | None,
-        timeout: float | timedelta | None,
-        cleanup_timeout: float | timedelta | None = None,
-    ) -> None:
-        try:
-            if status_message is None:
-                status_message = self._exit_status_message
-            if exception is not None:
-                logger.error('Actor failed with an exception', exc_info=exception)
-            logger.info('Exiting Actor (exit code %d)', exit_code)
-            at_home = self._config is not None and self._config.is_at_home
-            if status_message is None and at_home and not self._status.is_terminal:
-                status_message = terminal_message(exit_code)
-            if status_message is not None:
-                try:
-                    self.set_status_message(status_message, is_terminal=True)
-                except Exception:
-                    logger.exception('sending the terminal status message failed')
-            seconds = self._event_listeners_timeout if timeout is None else _seconds(timeout)
-            self._exit_wait_bound = max(self._event_listeners_timeout, seconds) + 1.0
-            deadline = Deadline(seconds)
-            self._events.shutdown(
-                exit_code=exit_code, status_message=status_message, deadline=deadline
-            )
-            self._events.dispatcher.clear()
-            cleanup = self._cleanup_timeout if cleanup_timeout is None else cleanup_timeout
-            self._clean_up(Deadline(_seconds(cleanup)))
-        finally:
-            with self._lifecycle_lock:
-                self._state = 'idle'
-                self._exiting_thread = None
-                self._exit_status_message = None
-            _process.release_abort_interrupt()
-            _process.actor_stopped(self)
-            self._stopped.set()
-
-    def _clean_up(self, deadline: Deadline) -> None:
-        """Release the run's resources (storages, ...) after the listeners, until ``deadline``.
-
-        Each step runs on a thread of its own, joined until the deadline: one that hangs is
-        reported and left behind (a daemon), and the exit goes on.
-        """
-        self._close_charging()
-        with self._client_lock:
-            client, self._client = self._client, None
-        if client is not None:
-            client.close()
-        storages = self._storages
-        if storages is not None:
-            run_bounded('close-storages', storages.close, deadline)
-
-    def _end_process(self, exit_code: int) -> None:
-        configured = self._config.exit_process if self._config is not None else None
-        if _process.should_end_process(self._exit_process, configured):
-            _process.end_process(exit_code)
-
     def __enter__(self) -> Actor:
         self.init()
         return self
@@ -525,49 +331,7 @@ class Actor(
 
         return run
 
-    # -- process hooks ---------------------------------------------------------------------------
-
-    def _finish_at_interpreter_exit(self, uncaught: BaseException | None) -> int | None:
-        """Finish a run the script left running; return its exit code if this call did."""
-        if uncaught is None:
-            code = self._exit_code or 0
-            finished = self._finish(
-                exit_code=code, status_message=None, exception=None, timeout=None
-            )
-            return code if finished else None
-        code = (
-            130
-            if isinstance(uncaught, KeyboardInterrupt)
-            else (self._exit_code or EXIT_CODE_USER_FUNCTION_THREW)
-        )
-        logger.error('the Actor ended with an uncaught %s: %s', type(uncaught).__name__, uncaught)
-        finished = self._finish(
-            exit_code=code,
-            status_message=f'Actor failed: {type(uncaught).__name__}: {uncaught}',
-            exception=None,
-            timeout=None,
-        )
-        return code if finished else None
-
-    def _finish_on_signal(self, signum: int) -> None:
-        # Called by the signal handler, on the main thread, which may be stopped inside a
-        # critical section (a storage lock, the dispatcher's lock) that the exit sequence
-        # needs: the sequence runs on a thread of its own, while the handler's SystemExit
-        # unwinds the main thread and so releases what it held. __exit__, exit() and the
-        # atexit hook then wait for the sequence to end.
-        thread = threading.Thread(
-            target=functools.partial(
-                self._run_exit_sequence,
-                exit_code=128 + signum,
-                status_message='Actor was terminated by a signal',
-                exception=None,
-                timeout=None,
-            ),
-            name=f'{THREAD_PREFIX}exit-on-signal',
-            daemon=True,
-        )
-        if self._claim_exit(thread, 128 + signum):
-            thread.start()
+    # -- process hooks (the exit ones are in _actor_exit) -----------------------------------------
 
     def _forget_after_fork(self) -> None:
         self._lifecycle_lock = threading.RLock()
@@ -594,56 +358,3 @@ class Actor(
                 'using storages'
             )
         return storages
-
-    # -- API client ------------------------------------------------------------------------------
-
-    @property
-    def apify_client(self) -> ApifyClient:
-        """The run's API client (``new_client()`` with the defaults), made on first use.
-
-        One client serves every thread; it is closed when the run exits, and the next run
-        makes its own.
-        """
-        with self._client_lock:
-            if self._client is None:
-                self._client = self.new_client()
-            return self._client
-
-    def new_client(
-        self,
-        token: str | None = None,
-        api_url: str | None = None,
-        max_retries: int | None = None,
-        timeout: float | timedelta | None = None,
-        min_delay_between_retries: float | timedelta | None = None,
-    ) -> ApifyClient:
-        """Return a new API client, configured from the run's configuration.
-
-        Args:
-            token: The API token; by default ``APIFY_TOKEN``.
-            api_url: The API base URL; by default ``APIFY_API_BASE_URL``.
-            max_retries: How many times a failed call is retried; by default the client's (4).
-            timeout: The per-attempt timeout (seconds or a timedelta); by default the client's
-                tiers.
-            min_delay_between_retries: The first backoff before a retry (seconds or a
-                timedelta); by default the client's (0.5 s).
-
-        Returns:
-            The client (``actorkit.client.ApifyClient``).
-        """
-        from actorkit.client import ApifyClient  # noqa: PLC0415 (loads requests)
-
-        config = self.config
-        options: dict[str, Any] = {}
-        if max_retries is not None:
-            options['max_retries'] = max_retries
-        if timeout is not None:
-            options['timeout'] = timeout
-        if min_delay_between_retries is not None:
-            options['min_delay_between_retries'] = min_delay_between_retries
-        if token is None and config.token:
-            token = str(config.token)
-        if api_url is None:
-            api_url = config.api_base_url
-            options['api_public_url'] = config.api_public_base_url
-        return ApifyClient(token, api_url=api_url, **options)

@@ -1,7 +1,12 @@
-"""The Actor's proxy method: ``create_proxy_configuration``."""
+"""The Actor's platform methods: its environment, API clients and proxies.
+
+``get_env``, ``is_at_home``, ``apify_client``, ``new_client`` and
+``create_proxy_configuration``.
+"""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -13,21 +18,103 @@ if TYPE_CHECKING:
     from actorkit.client import ApifyClient
 
 
+_OFFICIAL_ENV_KEYS = {
+    'id': 'actor_id',
+    'run_id': 'actor_run_id',
+    'task_id': 'actor_task_id',
+    'build_id': 'actor_build_id',
+    'build_number': 'actor_build_number',
+    'build_tags': 'actor_build_tags',
+    'full_name': 'actor_full_name',
+    'permission_level': 'actor_permission_level',
+    'storages_json': 'actor_storages_json',
+    'charged_actor_event_counts': 'charged_event_counts',
+}
+"""The official SDK's ``get_env()`` keys (``ACTOR_ID`` -> ``id``) that name a field differently."""
+
+
 class ActorPlatformMethods:
-    """Proxies: :class:`~actorkit.Actor` inherits them."""
+    """The environment, API clients and proxies: :class:`~actorkit.Actor` inherits them."""
+
+    _client_lock: threading.Lock
+    _client: ApifyClient | None
 
     if TYPE_CHECKING:  # provided by Actor
 
         @property
         def config(self) -> Configuration: ...
 
-        def new_client(
-            self,
-            token: str | None = None,
-            api_url: str | None = None,
-            max_retries: int | None = None,
-            timeout: float | timedelta | None = None,
-        ) -> ApifyClient: ...
+    # -- environment -----------------------------------------------------------------------------
+
+    def get_env(self) -> dict[str, Any]:
+        """Return the typed configuration as a dict keyed by snake_case name.
+
+        Each field is there under its own name and, where the official SDK names it after its
+        variable (``ACTOR_ID`` -> ``id``, ``ACTOR_RUN_ID`` -> ``run_id``), under that name too.
+        Secret values are :class:`~actorkit.Secret` strings, which hide themselves in ``repr``.
+        """
+        env = self.config.to_dict()
+        env.update({official: env[ours] for official, ours in _OFFICIAL_ENV_KEYS.items()})
+        return env
+
+    def is_at_home(self) -> bool:
+        """Whether the Actor runs on the Apify platform."""
+        return self.config.is_at_home
+
+    # -- API client ------------------------------------------------------------------------------
+
+    @property
+    def apify_client(self) -> ApifyClient:
+        """The run's API client (``new_client()`` with the defaults), made on first use.
+
+        One client serves every thread; it is closed when the run exits, and the next run
+        makes its own.
+        """
+        with self._client_lock:
+            if self._client is None:
+                self._client = self.new_client()
+            return self._client
+
+    def new_client(
+        self,
+        token: str | None = None,
+        api_url: str | None = None,
+        max_retries: int | None = None,
+        timeout: float | timedelta | None = None,
+        min_delay_between_retries: float | timedelta | None = None,
+    ) -> ApifyClient:
+        """Return a new API client, configured from the run's configuration.
+
+        Args:
+            token: The API token; by default ``APIFY_TOKEN``.
+            api_url: The API base URL; by default ``APIFY_API_BASE_URL``.
+            max_retries: How many times a failed call is retried; by default the client's (4).
+            timeout: The per-attempt timeout (seconds or a timedelta); by default the client's
+                tiers.
+            min_delay_between_retries: The first backoff before a retry (seconds or a
+                timedelta); by default the client's (0.5 s).
+
+        Returns:
+            The client (``actorkit.client.ApifyClient``).
+        """
+        from actorkit.client import ApifyClient  # noqa: PLC0415 (loads requests)
+
+        config = self.config
+        options: dict[str, Any] = {}
+        if max_retries is not None:
+            options['max_retries'] = max_retries
+        if timeout is not None:
+            options['timeout'] = timeout
+        if min_delay_between_retries is not None:
+            options['min_delay_between_retries'] = min_delay_between_retries
+        if token is None and config.token:
+            token = str(config.token)
+        if api_url is None:
+            api_url = config.api_base_url
+            options['api_public_url'] = config.api_public_base_url
+        return ApifyClient(token, api_url=api_url, **options)
+
+    # -- proxies ---------------------------------------------------------------------------------
 
     def create_proxy_configuration(
         self,

@@ -50,6 +50,7 @@ class ActorThisRunMethods:
             api_url: str | None = None,
             max_retries: int | None = None,
             timeout: float | timedelta | None = None,
+            min_delay_between_retries: float | timedelta | None = None,
         ) -> ApifyClient: ...
 
     def _reset_run_operations(self) -> None:

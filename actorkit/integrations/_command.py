@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 
-from actorkit._actor import EXIT_CODE_USER_FUNCTION_THREW
+from actorkit._actor_exit import EXIT_CODE_USER_FUNCTION_THREW
 from actorkit._logging import logger
 
 if TYPE_CHECKING:
