@@ -2,7 +2,8 @@
 
 What a test calls to set runs up (``create_actor``, ``run_env``), to end them
 (``finish_run``) and to check them (``run``, ``charges``). The API that a process under test
-calls lives in ``_runs.py``; these methods act on the same state under the state lock.
+calls lives in ``_runs.py`` (with ``_actors.py`` and ``_run_operations.py``); these methods act
+on the same state under the state lock.
 """
 
 from __future__ import annotations
