@@ -3,9 +3,9 @@
 The events websocket server (``_events.py``) runs beside the HTTP server: each run's
 environment has its ``ACTOR_EVENTS_WEBSOCKET_URL``; tests send events with
 :meth:`~actorkit.testing.FakePlatform.send_event` and break connections with
-:meth:`~actorkit.testing.FakePlatform.drop_events_connection`. The run handlers call
-``_on_abort``, ``_on_metamorph`` and ``_on_reboot`` with the state lock held (a graceful abort
-sends ``aborting`` and ``persistState`` from there).
+:meth:`~actorkit.testing.FakePlatform.drop_events_connection`. The abort endpoint
+calls ``_on_abort`` with the state lock held (a graceful abort sends ``aborting`` and
+``persistState`` from there).
 """
 
 from __future__ import annotations
@@ -98,9 +98,3 @@ class PlatformEventControls:
         if gracefully and self._events is not None:
             self._events.send(run.id, 'aborting')
             self._events.send(run.id, 'persistState', {'isMigrating': False})
-
-    def _on_metamorph(self, run: Run) -> None:
-        """A run metamorphed (the events server will close the old process's connection)."""
-
-    def _on_reboot(self, run: Run) -> None:
-        """A run was rebooted (the events server will drop its connection)."""

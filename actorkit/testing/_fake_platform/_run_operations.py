@@ -1,8 +1,14 @@
 """What the API does to a started run: abort, metamorph, reboot, resurrect, charge, log.
 
-:class:`RunOperationEndpoints` is a part of ``RunsApi`` (``_runs.py``), which routes them. The
-platform hooks (``_on_abort``, ``_on_metamorph``, ``_on_reboot``) are called with the state
-lock held.
+:class:`RunOperationEndpoints` is a part of ``RunsApi`` (``_runs.py``), which routes them. An abort
+calls the platform's ``_on_abort`` hook with the state lock held (a graceful one sends
+``aborting`` and ``persistState`` to the run's events websocket).
+
+Metamorph and reboot change the run as the platform does (the target Actor and build, the input
+key ``INPUT-METAMORPH-1``, the ``metamorphs`` and ``reboots`` records, ``stats.rebootCount``); a
+metamorph into an Actor with a handler starts that handler for the run. The fake does not own
+the process that plays a run in a test, so it neither stops nor restarts it: that process's
+events connection stays open, and the test sees the change through ``platform.run(run_id)``.
 """
 
 from __future__ import annotations
@@ -84,7 +90,6 @@ class RunOperationEndpoints:
             run.build_id = target.build.id
             run.build_number = target.build.build_number
             run.input_key = input_key
-            self.platform._on_metamorph(run)
             self.start_handler(run, target)
             return data_reply(run.show(call.base_url))
 
@@ -95,7 +100,6 @@ class RunOperationEndpoints:
                 raise invalid(f'Actor run {run.id} has finished and cannot be rebooted')
             run.stats['rebootCount'] = run.stats.get('rebootCount', 0) + 1
             run.reboots.append({'createdAt': iso(now())})
-            self.platform._on_reboot(run)
             return data_reply(run.show(call.base_url))
 
     def resurrect_run(self, call: Call) -> Reply:
