@@ -75,6 +75,11 @@ def test_request_ids_come_from_the_unique_key(queue: Queue) -> None:
     assert stored['id'] == added['requestId']
     assert stored['url'] == 'https://example.com/https://a.com/?x=1'
     assert stored['handledAt'] is None
+    # Fields the request was added without read back with their defaults (the official SDK
+    # cannot read a request without headers).
+    assert stored['headers'] == {}
+    assert stored['userData'] == {}
+    assert stored['method'] == 'GET'
 
 
 def test_add_refuses_a_request_without_url_or_unique_key(queue: Queue) -> None:

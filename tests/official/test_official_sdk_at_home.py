@@ -221,10 +221,8 @@ def test_two_official_consumers_share_a_queue_through_locks(
     queue_id = platform.create_request_queue('shared-queue')
     urls = [f'{BASE}/{n}' for n in range(60)]
     client = ApifyClient(platform.token, api_url=platform.api_url, api_public_url=platform.api_url)
-    # headers={} as the official SDK sends them: it cannot read back a request without any
-    # (FAKE_PLATFORM_GAPS.md #3: the fake omits them on read).
     added = client.request_queue(queue_id).batch_add_requests(
-        [{'unique_key': url, 'url': url, 'headers': {}} for url in urls]
+        [{'unique_key': url, 'url': url} for url in urls]
     )
     assert added.unprocessed_requests == []
     markers = tmp_path / 'markers'

@@ -215,6 +215,7 @@ def _check_request(value: Any, where: str) -> dict[str, Any]:
     data.setdefault('method', 'GET')
     data.setdefault('retryCount', 0)
     data.setdefault('userData', {})
+    data.setdefault('headers', {})  # the official SDK cannot read a request back without them
     data.setdefault('noRetry', False)
     data.setdefault('errorMessages', [])
     data.setdefault('handledAt', None)
