@@ -36,6 +36,7 @@ from actorkit._status import (
     platform_publisher,
 )
 from actorkit._storage_manager import StorageManager
+from actorkit._threads import to_seconds
 from actorkit._version import __version__
 from actorkit.events._manager import EventManager, EventSource, LocalSystemInfoSource
 from actorkit.events._models import Event
@@ -46,10 +47,6 @@ if TYPE_CHECKING:
 _T = TypeVar('_T')
 
 _LifecyclePhase = Literal['idle', 'running', 'exiting']
-
-
-def _seconds(value: float | timedelta) -> float:
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
 def _exit_code_of(exc: SystemExit) -> int:
@@ -125,9 +122,9 @@ class Actor(
         self._explicit_config = config
         self._config = config
         self._config_lock = threading.Lock()
-        self._cleanup_timeout = _seconds(cleanup_timeout)
+        self._cleanup_timeout = to_seconds(cleanup_timeout)
         self._exit_process = exit_process
-        self._event_listeners_timeout = _seconds(event_listeners_timeout)
+        self._event_listeners_timeout = to_seconds(event_listeners_timeout)
         self._configure_logging = configure_logging
         self._interrupt_on_abort = interrupt_on_abort
         self._lifecycle_lock = threading.RLock()

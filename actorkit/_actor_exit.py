@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from actorkit import _process
 from actorkit._logging import logger
 from actorkit._status import terminal_message
-from actorkit._threads import THREAD_PREFIX, Deadline, run_bounded
+from actorkit._threads import THREAD_PREFIX, Deadline, run_bounded, to_seconds
 
 if TYPE_CHECKING:
     from actorkit._actor import _LifecyclePhase
@@ -30,10 +30,6 @@ if TYPE_CHECKING:
 
 EXIT_CODE_USER_FUNCTION_THREW = 91
 """The exit code of a run whose main code raised an exception (as the official SDK uses)."""
-
-
-def _seconds(value: float | timedelta) -> float:
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
 class ActorExitMethods:
@@ -201,7 +197,7 @@ class ActorExitMethods:
                     self.set_status_message(status_message, is_terminal=True)
                 except Exception:
                     logger.exception('sending the terminal status message failed')
-            seconds = self._event_listeners_timeout if timeout is None else _seconds(timeout)
+            seconds = self._event_listeners_timeout if timeout is None else to_seconds(timeout)
             self._exit_wait_bound = max(self._event_listeners_timeout, seconds) + 1.0
             deadline = Deadline(seconds)
             self._events.shutdown(
@@ -209,7 +205,7 @@ class ActorExitMethods:
             )
             self._events.dispatcher.clear()
             cleanup = self._cleanup_timeout if cleanup_timeout is None else cleanup_timeout
-            self._clean_up(Deadline(_seconds(cleanup)))
+            self._clean_up(Deadline(to_seconds(cleanup)))
         finally:
             with self._lifecycle_lock:
                 self._state = 'idle'

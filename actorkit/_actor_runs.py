@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 from actorkit._actor_this_run import ActorThisRunMethods
 from actorkit._errors import ApifyClientError, ConfigurationError
 from actorkit._logging import logger as _log
+from actorkit._threads import to_seconds
 
 if TYPE_CHECKING:
     from decimal import Decimal
@@ -27,10 +28,6 @@ RunTimeout = timedelta | float | Literal['inherit'] | None
 ``None`` (the Actor's default)."""
 
 WebhookLike: TypeAlias = 'Webhook | Mapping[str, Any]'
-
-
-def _seconds(value: float | timedelta) -> float:
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
 def _webhook_dicts(webhooks: Iterable[WebhookLike] | None) -> list[dict[str, Any]] | None:
@@ -65,7 +62,7 @@ def _wait_seconds(wait: timedelta | float | None) -> float | None:
         return None
     if isinstance(wait, bool) or not isinstance(wait, (timedelta, int, float)):
         raise TypeError(f'wait must be a timedelta or seconds, not {type(wait).__name__}')
-    seconds = _seconds(wait)
+    seconds = to_seconds(wait)
     if seconds < 0:
         raise ValueError(f'wait must not be negative, got {seconds} s')
     return seconds
@@ -103,7 +100,7 @@ class ActorRunMethods(ActorThisRunMethods):
             raise ValueError(
                 f"invalid timeout {timeout!r}: give a timedelta, seconds, 'inherit' or None"
             )
-        seconds = _seconds(timeout)
+        seconds = to_seconds(timeout)
         if seconds < 0:
             raise ValueError(f'timeout must not be negative, got {seconds} s')
         return math.ceil(seconds)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from actorkit._errors import ActorStateError, ConfigurationError
 from actorkit._logging import logger as _log
-from actorkit._threads import Deadline
+from actorkit._threads import Deadline, to_seconds
 from actorkit.events._dispatch import in_listener
 from actorkit.events._models import Event, MigratingData, PersistStateData
 
@@ -21,10 +21,6 @@ if TYPE_CHECKING:
     from actorkit._run_models import Webhook
     from actorkit.client import ApifyClient
     from actorkit.events._manager import EventManager
-
-
-def _seconds(value: float | timedelta) -> float:
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
 class ActorThisRunMethods:
@@ -101,7 +97,7 @@ class ActorThisRunMethods:
         seconds = (
             self.config.metamorph_after_sleep_millis / 1000
             if after_sleep is None
-            else _seconds(after_sleep)
+            else to_seconds(after_sleep)
         )
         if seconds > 0:
             # The platform stops this process meanwhile; a run that ends first ends the wait.
@@ -196,7 +192,7 @@ class ActorThisRunMethods:
             timeout = (
                 self._event_listeners_timeout
                 if event_listeners_timeout is None
-                else _seconds(event_listeners_timeout)
+                else to_seconds(event_listeners_timeout)
             )
             self._run_listeners_first(
                 [

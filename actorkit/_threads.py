@@ -6,11 +6,17 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
+from datetime import timedelta
 
 THREAD_PREFIX = 'actorkit-'
 """Every thread actorkit starts has a name with this prefix."""
 
 _log = logging.getLogger('actorkit.threads')
+
+
+def to_seconds(value: float | timedelta) -> float:
+    """A duration given as seconds or as a timedelta, in seconds."""
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
 class Deadline:
