@@ -316,24 +316,22 @@ def _add_inspection(sub: Any) -> None:
     _storage_dir(stats)
 
 
-def _positive_int(text: str) -> int:
+def _whole_number(text: str, low: int, too_low: str) -> int:
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f'{text!r} is not a whole number') from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f'{value} is not a positive number')
+    if value < low:
+        raise argparse.ArgumentTypeError(f'{value} {too_low}')
     return value
+
+
+def _positive_int(text: str) -> int:
+    return _whole_number(text, 1, 'is not a positive number')
 
 
 def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f'{text!r} is not a whole number') from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f'{value} is below 0')
-    return value
+    return _whole_number(text, 0, 'is below 0')
 
 
 def _positive_float(text: str) -> float:
